@@ -1,0 +1,40 @@
+"""Argument checks shared by the data loaders: clear messages that say expected vs got."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+
+
+def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as a Python int; ``TypeError`` if it is not an integer (bools are
+    rejected), ``ValueError`` if it lies outside ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an int <= {maximum}, got {value}")
+    return value
+
+
+def check_seed(seed) -> int:
+    """Return ``seed`` as an int in ``[0, 2**63)`` (what ``torch.Generator.manual_seed`` takes)."""
+    return check_int("seed", seed, minimum=0, maximum=2**63 - 1)
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` if it is a bool; ``TypeError`` otherwise."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} ({value!r})")
+    return value
+
+
+def check_choice(name: str, value, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``; ``ValueError`` listing them otherwise."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"unknown {name} {value!r}: expected one of {options}")
+    return value

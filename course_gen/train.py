@@ -1,0 +1,392 @@
+"""The one training loop every model in the course uses.
+
+A model only has to provide ``loss(batch)``; :func:`train` does the rest: batching,
+the optimizer, gradient clipping, progress bar, divergence check and a :class:`History`
+of every step's loss.
+
+    >>> history = train(model, x, steps=500, lr=1e-3)   # doctest: +SKIP
+    >>> history.last(50)                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+import course_gen
+
+__all__ = ["History", "TrainingDivergedError", "OPTIMIZERS", "train"]
+
+#: Optimizer names :func:`train` accepts.
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite during :func:`train`."""
+
+
+@dataclass
+class History:
+    """What :func:`train` records: one loss per step, plus any extra logged metrics.
+
+    ``loss[i]`` is the loss of step ``i + 1``; ``metrics[key][i]`` the matching value of
+    every other key the model's ``loss`` returned in its dict.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    steps: int = 0
+    seconds: float = 0.0
+    device: str = "cpu"
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    def last(self, n: int = 10) -> float:
+        """Mean of the last ``n`` losses (all of them if fewer were recorded)."""
+        _check_positive_int(n, "n")
+        if not self.loss:
+            raise ValueError("the history is empty: no step was recorded yet")
+        tail = self.loss[-n:]
+        return sum(tail) / len(tail)
+
+    def as_dict(self) -> dict:
+        """A plain dict (lists copied), ready for ``json.dump``."""
+        return {
+            "loss": list(self.loss),
+            "metrics": {key: list(values) for key, values in self.metrics.items()},
+            "steps": self.steps,
+            "seconds": self.seconds,
+            "device": self.device,
+        }
+
+    def __repr__(self) -> str:
+        final = f"{self.loss[-1]:.4g}" if self.loss else "n/a"
+        keys = ", ".join(self.metrics) or "none"
+        return (
+            f"History(steps={self.steps}, final loss={final}, metrics: {keys}, "
+            f"{self.seconds:.1f}s on {self.device})"
+        )
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return value
+
+
+def _check_steps_or_epochs(steps, epochs) -> None:
+    if (steps is None) == (epochs is None):
+        raise ValueError(
+            "give exactly one of steps= or epochs=, got "
+            f"steps={steps!r} and epochs={epochs!r}"
+        )
+    if steps is not None:
+        _check_positive_int(steps, "steps")
+    else:
+        _check_positive_int(epochs, "epochs")
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(getattr(model, "loss", None)):
+        raise TypeError(
+            f"{type(model).__name__} has no loss(batch) method: train() calls "
+            "model.loss(batch) and expects a scalar tensor or a dict with key 'loss'"
+        )
+
+
+def _check_positive_number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a positive number, got {type(value).__name__}")
+    if not value > 0 or not math.isfinite(value):
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return float(value)
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def _resolve_device(device) -> torch.device:
+    if device is None:
+        return course_gen.device()
+    if isinstance(device, torch.device):
+        return course_gen.device(str(device))
+    if isinstance(device, str):
+        return course_gen.device(device)
+    raise TypeError(f"device must be None, a str or a torch.device, got {type(device).__name__}")
+
+
+def make_optimizer(params, optimizer="adam", lr: float = 1e-3, weight_decay: float = 0.0):
+    """Build the optimizer named ``optimizer`` over ``params``.
+
+    ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or ``"rmsprop"``; an already built
+    ``torch.optim.Optimizer`` is returned as it is (``lr`` and ``weight_decay`` unused).
+    """
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise TypeError(
+            "optimizer must be a name or a torch.optim.Optimizer, "
+            f"got {type(optimizer).__name__}"
+        )
+    lr = _check_positive_number(lr, "lr")
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
+        raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
+    params = list(params)
+    if not params:
+        raise ValueError("the model has no trainable parameters to optimize")
+    name = optimizer.lower()
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
+
+
+def to_device(batch, device: torch.device):
+    """Move tensors in ``batch`` (nested tuples, lists and dicts too) to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, tuple):
+        return tuple(to_device(item, device) for item in batch)
+    if isinstance(batch, list):
+        return [to_device(item, device) for item in batch]
+    if isinstance(batch, Mapping):
+        return {key: to_device(value, device) for key, value in batch.items()}
+    return batch
+
+
+def _check_tensor_data(data) -> int:
+    tensors = data if isinstance(data, (tuple, list)) else (data,)
+    if not tensors:
+        raise ValueError("data is an empty tuple/list: expected tensors with the same first dimension")
+    sizes = []
+    for tensor in tensors:
+        if tensor.ndim == 0:
+            raise ValueError("data tensors need a first (batch) dimension, got a 0-d tensor")
+        sizes.append(tensor.shape[0])
+    if len(set(sizes)) != 1:
+        raise ValueError(f"data tensors must share their first dimension, got sizes {sizes}")
+    if sizes[0] == 0:
+        raise ValueError("data has no rows")
+    return sizes[0]
+
+
+def _is_tensor_data(data) -> bool:
+    if isinstance(data, torch.Tensor):
+        return True
+    return (
+        isinstance(data, (tuple, list))
+        and len(data) > 0
+        and all(isinstance(item, torch.Tensor) for item in data)
+    )
+
+
+def _tensor_epoch(data, batch_size: int, generator: torch.Generator):
+    """One shuffled pass over tensor data: ``ceil(rows / batch_size)`` batches."""
+    n_rows = _check_tensor_data(data)
+    order = torch.randperm(n_rows, generator=generator)
+    for start in range(0, n_rows, batch_size):
+        index = order[start:start + batch_size]
+        if isinstance(data, torch.Tensor):
+            yield data[index.to(data.device)]
+        else:
+            yield type(data)(tensor[index.to(tensor.device)] for tensor in data)
+
+
+def _epochs(data, batch_size: int, generator: torch.Generator):
+    """Yield one iterable of batches per epoch, forever."""
+    tensor_data = _is_tensor_data(data)
+    if tensor_data:
+        _check_tensor_data(data)
+    elif not isinstance(data, Iterable) or isinstance(data, (str, bytes, Mapping)):
+        raise TypeError(
+            "data must be a tensor, a tuple/list of tensors or an iterable of batches "
+            f"(e.g. a DataLoader), got {type(data).__name__}"
+        )
+    while True:
+        yield _tensor_epoch(data, batch_size, generator) if tensor_data else iter(data)
+
+
+def _batches(data, batch_size: int, generator: torch.Generator, epochs: int | None):
+    """All batches of training: ``epochs`` passes, or endless passes when ``epochs`` is None."""
+    for epoch, batches in enumerate(_epochs(data, batch_size, generator), start=1):
+        if epochs is not None and epoch > epochs:
+            return
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError(
+                f"data yielded no batches in epoch {epoch}: an iterator can be used only "
+                "once; pass a list or a DataLoader so it can be re-iterated"
+            )
+
+
+def _total_steps(data, batch_size: int, steps, epochs):
+    if steps is not None:
+        return steps
+    if _is_tensor_data(data):
+        return epochs * math.ceil(_check_tensor_data(data) / batch_size)
+    try:
+        return epochs * len(data)
+    except TypeError:
+        return None
+
+
+def _scalar(value, key: str) -> float:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise TypeError(
+                f"model.loss returned {key!r} with shape {tuple(value.shape)}: expected a scalar"
+            )
+        return float(value.detach())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"model.loss returned {key!r} as {type(value).__name__}: expected a scalar")
+
+
+def _split_loss(output) -> tuple[torch.Tensor, dict[str, float]]:
+    """The loss tensor to backpropagate and the extra metrics to log."""
+    if isinstance(output, Mapping):
+        if "loss" not in output:
+            raise TypeError(
+                f"model.loss returned a dict with keys {sorted(output)}: expected a 'loss' key"
+            )
+        loss = output["loss"]
+        metrics = {key: _scalar(value, key) for key, value in output.items() if key != "loss"}
+    else:
+        loss, metrics = output, {}
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        got = type(loss).__name__ if not isinstance(loss, torch.Tensor) else f"shape {tuple(loss.shape)}"
+        raise TypeError(f"model.loss must return a scalar tensor (or a dict with one), got {got}")
+    if not loss.requires_grad:
+        raise TypeError("model.loss returned a tensor that does not require grad: nothing to train")
+    return loss.reshape(()), metrics
+
+
+def _record(history: History, loss_value: float, metrics: dict[str, float]) -> None:
+    history.loss.append(loss_value)
+    for key, value in metrics.items():
+        history.metrics.setdefault(key, []).append(value)
+    history.steps += 1
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def train(
+    model: nn.Module,
+    data,
+    *,
+    steps: int | None = None,
+    epochs: int | None = None,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    optimizer="adam",
+    weight_decay: float = 0.0,
+    grad_clip: float | None = None,
+    device=None,
+    seed: int = 0,
+    progress: bool = True,
+    log_every: int = 1,
+    desc: str | None = None,
+    callback: Callable[[int, History], bool | None] | None = None,
+) -> History:
+    """Minimise ``model.loss(batch)`` with a gradient optimizer and return a :class:`History`.
+
+    Each step: ``loss = model.loss(batch)``; check it is finite; ``loss.backward()``;
+    optionally clip the gradient norm to ``grad_clip``; ``optimizer.step()``.
+
+    - ``data``: a tensor (an epoch is one shuffled pass in batches of ``batch_size`` rows,
+      ``ceil(rows / batch_size)`` steps), a tuple/list of tensors with the same first
+      dimension (batches keep that structure), or any re-iterable of batches such as a
+      DataLoader (batches as yielded, moved to ``device``).
+    - Exactly one of ``steps`` (optimizer steps) or ``epochs`` (passes over ``data``).
+    - ``optimizer``: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9), ``"rmsprop"`` or a
+      built ``torch.optim.Optimizer`` (then ``lr`` and ``weight_decay`` are not used).
+    - ``device``: None means :func:`course_gen.device`; the model is moved there and stays.
+    - ``seed``: calls :func:`course_gen.seed_everything` and seeds the batch order, so the
+      same seed and initial weights give the same history.
+    - ``log_every``: how often (in steps) the progress bar's loss is refreshed.
+    - ``callback(step, history)`` runs after every step; returning True stops early.
+
+    The model is in train mode while training and in eval mode afterwards (also after an
+    error). If a loss is NaN or infinite, :class:`TrainingDivergedError` is raised before
+    that step's backward pass, so the parameters keep their values from the last finite step.
+    """
+    _check_model(model)
+    _check_steps_or_epochs(steps, epochs)
+    _check_positive_int(batch_size, "batch_size")
+    _check_positive_int(log_every, "log_every")
+    if grad_clip is not None:
+        grad_clip = _check_positive_number(grad_clip, "grad_clip")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    target = _resolve_device(device)
+
+    generator = course_gen.seed_everything(seed)  # validates seed; seeds the batch order
+    model.to(target)
+    opt = make_optimizer(
+        (p for p in model.parameters() if p.requires_grad), optimizer, lr, weight_decay
+    )
+    total = _total_steps(data, batch_size, steps, epochs)
+    batches = _batches(data, batch_size, generator, epochs)
+    history = History(device=str(target))
+
+    from tqdm.auto import tqdm  # imported here: tqdm.auto may look for Jupyter
+
+    bar = tqdm(total=total, desc=desc or type(model).__name__, disable=not progress)
+    start = time.perf_counter()
+    model.train()
+    try:
+        for step, batch in enumerate(batches, start=1):
+            loss_value, metrics = _train_step(model, opt, to_device(batch, target), grad_clip, step, total)
+            _record(history, loss_value, metrics)
+            bar.update(1)
+            if step % log_every == 0:
+                bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
+            if callback is not None and callback(step, history) is True:
+                break
+            if steps is not None and step >= steps:
+                break
+    finally:
+        history.seconds = time.perf_counter() - start
+        bar.close()
+        model.eval()
+    return history
+
+
+def _train_step(model, opt, batch, grad_clip, step: int, total) -> tuple[float, dict[str, float]]:
+    """One optimizer step; raises TrainingDivergedError before touching the parameters."""
+    opt.zero_grad(set_to_none=True)
+    loss, metrics = _split_loss(model.loss(batch))
+    loss_value = float(loss.detach())
+    if not math.isfinite(loss_value):
+        of_total = f" (of {total})" if total is not None else ""
+        raise TrainingDivergedError(
+            f"loss became {loss_value} at step {step}{of_total}; "
+            "try a smaller learning rate or grad_clip"
+        )
+    loss.backward()
+    if grad_clip is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    return loss_value, metrics

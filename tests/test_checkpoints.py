@@ -1,0 +1,142 @@
+"""Tests for course_gen.checkpoints: shipped weights with a sha256 manifest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from course_gen.checkpoints import (
+    CheckpointError,
+    load_checkpoint,
+    load_or_train,
+    read_manifest,
+    save_checkpoint,
+    sha256_file,
+)
+
+
+def small_model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+
+
+def other_architecture() -> nn.Module:
+    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), nn.ReLU(), nn.Linear(2, 1))
+
+
+def test_round_trip_gives_equal_tensors(tmp_path):
+    model = small_model(seed=0)
+    path = save_checkpoint(model, "tiny", root=tmp_path, note="a test")
+    assert path == tmp_path / "tiny.pt" and path.is_file()
+
+    fresh = small_model(seed=1)
+    assert not torch.equal(fresh[0].weight, model[0].weight)
+    loaded = load_checkpoint("tiny", fresh, root=tmp_path)
+    assert loaded is fresh
+    for key, value in model.state_dict().items():
+        assert torch.equal(fresh.state_dict()[key], value)
+
+    state = load_checkpoint("tiny", root=tmp_path)
+    assert set(state) == set(model.state_dict())
+
+
+def test_manifest_records_hash_size_and_is_sorted(tmp_path):
+    save_checkpoint(small_model(), "zeta", root=tmp_path)
+    save_checkpoint(small_model(), "alpha", root=tmp_path, note="first")
+    text = (tmp_path / "checkpoints.json").read_text()
+    manifest = json.loads(text)
+    assert list(manifest) == ["alpha", "zeta"]
+    assert text.startswith('{\n  "alpha"')
+    entry = manifest["alpha"]
+    assert entry["sha256"] == sha256_file(tmp_path / "alpha.pt")
+    assert entry["bytes"] == (tmp_path / "alpha.pt").stat().st_size
+    assert entry["file"] == "alpha.pt" and entry["note"] == "first"
+    assert read_manifest(tmp_path) == manifest
+
+
+def test_flipped_byte_fails_the_sha256_check(tmp_path):
+    path = save_checkpoint(small_model(), "tiny", root=tmp_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="sha256") as info:
+        load_checkpoint("tiny", small_model(), root=tmp_path)
+    assert read_manifest(tmp_path)["tiny"]["sha256"] in str(info.value)
+
+
+def test_missing_file_is_reported(tmp_path):
+    path = save_checkpoint(small_model(), "tiny", root=tmp_path)
+    path.unlink()
+    with pytest.raises(CheckpointError, match="missing") as info:
+        load_checkpoint("tiny", root=tmp_path)
+    assert str(path) in str(info.value) and "train" in str(info.value)
+
+
+def test_unknown_name_lists_available(tmp_path):
+    save_checkpoint(small_model(), "vae_mnist", root=tmp_path)
+    save_checkpoint(small_model(), "flow-moons", root=tmp_path)
+    with pytest.raises(CheckpointError, match="flow-moons, vae_mnist"):
+        load_checkpoint("gan", root=tmp_path)
+
+
+def test_wrong_architecture_names_the_keys(tmp_path):
+    save_checkpoint(small_model(), "tiny", root=tmp_path)
+    with pytest.raises(CheckpointError, match=r"missing keys \['4.bias', '4.weight'\]"):
+        load_checkpoint("tiny", other_architecture(), root=tmp_path)
+
+
+def test_wrong_shapes_are_a_checkpoint_error(tmp_path):
+    save_checkpoint(small_model(), "tiny", root=tmp_path)
+    wider = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
+    with pytest.raises(CheckpointError, match="size mismatch"):
+        load_checkpoint("tiny", wider, root=tmp_path)
+
+
+def test_invalid_names_are_refused(tmp_path):
+    for name in ["../escape", "a b", "", "x/y"]:
+        with pytest.raises(ValueError, match="invalid checkpoint name"):
+            save_checkpoint(small_model(), name, root=tmp_path)
+    with pytest.raises(TypeError, match="nn.Module or a state_dict"):
+        save_checkpoint([1, 2, 3], "tiny", root=tmp_path)
+
+
+class Payload:
+    """Any non-tensor object: weights_only loading must refuse to unpickle it."""
+
+
+def test_pickled_object_is_refused_even_with_a_matching_hash(tmp_path):
+    path = save_checkpoint(small_model(), "tiny", root=tmp_path)
+    torch.save({"weight": Payload()}, path)  # a file that is not plain weights
+    manifest = read_manifest(tmp_path)
+    manifest["tiny"]["sha256"] = sha256_file(path)  # so the hash check passes
+    (tmp_path / "checkpoints.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="weights_only"):
+        load_checkpoint("tiny", root=tmp_path)
+
+
+def test_load_or_train_falls_back_and_can_save(tmp_path, capsys):
+    calls = []
+
+    def train_fn(model):
+        calls.append(model)
+        with torch.no_grad():
+            model[0].weight.fill_(0.25)
+
+    model, loaded = load_or_train(small_model(), "tiny", train_fn, root=tmp_path, save=True)
+    assert loaded is False and calls == [model]
+    note = capsys.readouterr().out
+    assert "tiny" in note and note.count("\n") == 1
+
+    again, loaded_again = load_or_train(small_model(seed=5), "tiny", train_fn, root=tmp_path)
+    assert loaded_again is True and len(calls) == 1
+    assert torch.all(again[0].weight == 0.25)
+
+
+def test_env_var_sets_the_default_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_GEN_ASSETS", str(tmp_path))
+    save_checkpoint(small_model(), "tiny")
+    assert (tmp_path / "tiny.pt").is_file()
+    assert "tiny" in read_manifest()

@@ -1,0 +1,42 @@
+"""Widgets redraw when their controls change (no browser: traitlets observers run synchronously)."""
+
+from __future__ import annotations
+
+import pytest
+
+widgets = pytest.importorskip("course_gen.widgets")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def drawn_png(browser) -> bytes:
+    return bytes(browser.image.value)
+
+
+def test_data_browser_draws_on_creation():
+    browser = widgets.data_browser(n=8)
+    assert drawn_png(browser).startswith(PNG_SIGNATURE)
+
+
+def test_data_browser_redraws_for_each_data_set_and_seed():
+    browser = widgets.data_browser(n=8)
+    drawn = {drawn_png(browser)}
+    for name in browser.dropdown.options[1:]:
+        browser.dropdown.value = name
+        assert drawn_png(browser) not in drawn, f"picking {name!r} did not redraw"
+        drawn.add(drawn_png(browser))
+    browser.seed.value = 3
+    assert drawn_png(browser) not in drawn, "changing the seed did not redraw"
+
+
+@pytest.mark.parametrize("n", [0, 1000, 2.5])
+def test_data_browser_rejects_bad_sizes(n):
+    with pytest.raises(ValueError, match="n must be an int between 1 and 256"):
+        widgets.data_browser(n=n)
+
+
+def test_draw_data_set_rejects_unknown_names():
+    from course_gen.widgets.data_browser import draw_data_set
+
+    with pytest.raises(ValueError, match="unknown data set 'mnist'.*digits"):
+        draw_data_set("mnist")
