@@ -67,6 +67,8 @@ def ensure_environment() -> Path:
 
 
 def lab(python: Path, extra: list[str]) -> int:
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        extra = [*extra, "--allow-root"]  # containers and cloud machines often run as root
     return subprocess.call([str(python), "-m", "jupyter", "lab", *extra], cwd=ROOT / "notebooks")
 
 
