@@ -16,6 +16,8 @@ import random
 import numpy as np
 import torch
 
+from course_gen._checks import check_int
+
 __version__ = "0.1.0"
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -67,11 +69,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
     Returns a ``torch.Generator`` seeded the same way, for code that wants its own stream.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= int(seed) < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-    seed = int(seed)
+    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)  # NumPy's limit
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from course_gen._checks import check_int
+
 __all__ = [
     "COURSE_STYLE",
     "density_grid",
@@ -84,14 +86,6 @@ def _check_limits(limits, name: str) -> tuple[float, float]:
     return low, high
 
 
-def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 # ----------------------------------------------------------------------------- images
 
 
@@ -122,8 +116,8 @@ def make_grid(images, nrow: int | None = None, pad: int = 1, pad_value: float = 
     """
     tiles = _images_nhwc(images)
     count, height, width, channels = tiles.shape
-    nrow = math.ceil(math.sqrt(count)) if nrow is None else _check_count(nrow, "nrow", 1)
-    pad = _check_count(pad, "pad", 0)
+    nrow = math.ceil(math.sqrt(count)) if nrow is None else check_int("nrow", nrow, minimum=1)
+    pad = check_int("pad", pad, minimum=0)
     ncols, nrows = min(nrow, count), math.ceil(count / nrow)
     grid = np.full(
         (nrows * height + (nrows - 1) * pad, ncols * width + (ncols - 1) * pad, channels),
@@ -167,7 +161,7 @@ def image_grid(
     count, height, width, channels = tiles.shape
     if not vmin < vmax:
         raise ValueError(f"vmin must be below vmax, got vmin={vmin}, vmax={vmax}")
-    nrow = math.ceil(math.sqrt(count)) if nrow is None else _check_count(nrow, "nrow", 1)
+    nrow = math.ceil(math.sqrt(count)) if nrow is None else check_int("nrow", nrow, minimum=1)
     grid = make_grid(images, nrow=nrow, pad=pad, pad_value=vmax)
     ncols, nrows = min(nrow, count), math.ceil(count / nrow)
     scale = min(10.0 / ncols, 8.0 / nrows, 1.5)
@@ -214,7 +208,7 @@ def density_grid(
         raise TypeError(f"log_prob_fn must be callable, got {type(log_prob_fn).__name__}")
     x0, x1 = _check_limits(xlim, "xlim")
     y0, y1 = _check_limits(ylim, "ylim")
-    n = _check_count(n, "n", 2)
+    n = check_int("n", n, minimum=2)
     xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     grid_x, grid_y = np.meshgrid(xs, ys)  # grid_x[i, j] = xs[j], grid_y[i, j] = ys[i]
     points = torch.as_tensor(np.stack([grid_x.ravel(), grid_y.ravel()], axis=1), dtype=torch.float32)
@@ -335,7 +329,7 @@ def plot_history(history_or_losses, ax=None, keys=None, smooth: int = 0, logy: b
         if unknown:
             raise ValueError(f"unknown keys {unknown}: available are {sorted(series)}")
         series = {key: series[key] for key in keys}
-    smooth = _check_count(smooth, "smooth", 0)
+    smooth = check_int("smooth", smooth, minimum=0)
     if not series or not any(len(values) for values in series.values()):
         raise ValueError("nothing to plot: the history has no values")
     fig, ax = _new_axes(ax, (7.0, 4.0))

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 import course_gen
+from course_gen._checks import check_int, check_positive_number
 
 __all__ = ["History", "TrainingDivergedError", "OPTIMIZERS", "train"]
 
@@ -49,7 +50,7 @@ class History:
 
     def last(self, n: int = 10) -> float:
         """Mean of the last ``n`` losses (all of them if fewer were recorded)."""
-        _check_positive_int(n, "n")
+        check_int("n", n, minimum=1)
         if not self.loss:
             raise ValueError("the history is empty: no step was recorded yet")
         tail = self.loss[-n:]
@@ -77,14 +78,6 @@ class History:
 # ----------------------------------------------------------------------------- checks
 
 
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value}")
-    return value
-
-
 def _check_steps_or_epochs(steps, epochs) -> None:
     if (steps is None) == (epochs is None):
         raise ValueError(
@@ -92,9 +85,9 @@ def _check_steps_or_epochs(steps, epochs) -> None:
             f"steps={steps!r} and epochs={epochs!r}"
         )
     if steps is not None:
-        _check_positive_int(steps, "steps")
+        check_int("steps", steps, minimum=1)
     else:
-        _check_positive_int(epochs, "epochs")
+        check_int("epochs", epochs, minimum=1)
 
 
 def _check_model(model) -> None:
@@ -105,14 +98,6 @@ def _check_model(model) -> None:
             f"{type(model).__name__} has no loss(batch) method: train() calls "
             "model.loss(batch) and expects a scalar tensor or a dict with key 'loss'"
         )
-
-
-def _check_positive_number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a positive number, got {type(value).__name__}")
-    if not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
-    return float(value)
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -141,7 +126,7 @@ def make_optimizer(params, optimizer="adam", lr: float = 1e-3, weight_decay: flo
             "optimizer must be a name or a torch.optim.Optimizer, "
             f"got {type(optimizer).__name__}"
         )
-    lr = _check_positive_number(lr, "lr")
+    lr = check_positive_number("lr", lr)
     if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
         raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
     params = list(params)
@@ -334,10 +319,10 @@ def train(
     """
     _check_model(model)
     _check_steps_or_epochs(steps, epochs)
-    _check_positive_int(batch_size, "batch_size")
-    _check_positive_int(log_every, "log_every")
+    check_int("batch_size", batch_size, minimum=1)
+    check_int("log_every", log_every, minimum=1)
     if grad_clip is not None:
-        grad_clip = _check_positive_number(grad_clip, "grad_clip")
+        grad_clip = check_positive_number("grad_clip", grad_clip)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     target = _resolve_device(device)

@@ -148,8 +148,8 @@ def test_nan_loss_raises_with_step_and_leaves_parameters():
     [
         (dict(steps=5, epochs=2), ValueError, "exactly one"),
         (dict(), ValueError, "exactly one"),
-        (dict(steps=0), ValueError, "positive"),
-        (dict(steps=2.5), TypeError, "positive int"),
+        (dict(steps=0), ValueError, "steps must be an int >= 1, got 0"),
+        (dict(steps=2.5), TypeError, "steps must be an int, got float"),
         (dict(steps=5, optimizer="adagrad"), ValueError, "adam, adamw, sgd, rmsprop"),
         (dict(steps=5, batch_size=0), ValueError, "batch_size"),
         (dict(steps=5, grad_clip=-1.0), ValueError, "grad_clip"),

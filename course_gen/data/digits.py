@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import torch
 
-from ._validate import check_bool, check_choice
+from course_gen._checks import check_bool, check_choice
 
 #: The splits ``digits`` accepts.
 DIGITS_SPLITS = ("train", "test", "all")

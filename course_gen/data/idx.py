@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._validate import check_bool, check_choice
+from course_gen._checks import check_bool, check_choice
 
 #: IDX dtype code -> numpy dtype (big-endian, as stored in the file).
 IDX_DTYPES = {

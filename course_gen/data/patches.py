@@ -14,7 +14,7 @@ import functools
 import numpy as np
 import torch
 
-from ._validate import check_bool, check_int, check_seed
+from course_gen._checks import check_bool, check_int, check_seed
 
 #: Luma weights for red, green and blue (ITU-R BT.601): gray = 0.299 R + 0.587 G + 0.114 B.
 GRAY_WEIGHTS = (0.299, 0.587, 0.114)

@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from ._validate import check_int, check_seed
+from course_gen._checks import check_int, check_seed
 
 #: The shapes, in the order of ``factors["shape"]``.
 SHAPE_NAMES = ("square", "ellipse", "triangle", "heart")

@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from ._validate import check_choice, check_int, check_seed
+from course_gen._checks import check_choice, check_int, check_seed
 
 #: The names ``toy2d`` accepts.
 TOY2D_NAMES = ("moons", "circles", "8gaussians", "ring", "checkerboard", "spirals", "swissroll")

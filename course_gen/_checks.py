@@ -1,7 +1,8 @@
-"""Argument checks shared by the data loaders: clear messages that say expected vs got."""
+"""Argument checks shared across course_gen: clear messages that say what was expected and what came."""
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 
@@ -38,3 +39,12 @@ def check_choice(name: str, value, allowed: Iterable[str]) -> str:
         options = ", ".join(repr(a) for a in allowed)
         raise ValueError(f"unknown {name} {value!r}: expected one of {options}")
     return value
+
+
+def check_positive_number(name: str, value) -> float:
+    """Return ``value`` as a float if it is a finite number > 0; ``TypeError``/``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {type(value).__name__} ({value!r})")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return float(value)
