@@ -1,8 +1,11 @@
 """Course benchmarks: each prints a table; speed goals are read off these, never asserted in tests.
 
-    python benchmarks/run.py                 # every table
-    python benchmarks/run.py notebooks       # one table
-    python benchmarks/run.py notebooks --only 00_tour
+    .venv/bin/python benchmarks/run.py                 # every table
+    .venv/bin/python benchmarks/run.py notebooks       # one table
+    .venv/bin/python benchmarks/run.py notebooks --only 00_tour
+
+Tables come from this file and from every ``benchmarks/bench_*.py`` module, which defines
+``TABLES = {"name": function}``; each function prints its table with :func:`print_table`.
 
 Times are wall-clock seconds on the machine that runs this. Each table also gives ratios
 against a reference measured in the same run, so numbers from different machines compare.
@@ -11,6 +14,7 @@ against a reference measured in the same run, so numbers from different machines
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import platform
 import sys
 import tempfile
@@ -58,21 +62,30 @@ def notebooks_table(only: str | None = None) -> None:
     )
 
 
-TABLES = {"notebooks": notebooks_table}
+def all_tables() -> dict:
+    """This file's table plus the ``TABLES`` of every ``bench_*.py`` module beside it."""
+    tables = {"notebooks": notebooks_table}
+    for path in sorted(Path(__file__).parent.glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        tables.update(module.TABLES)
+    return tables
 
 
 def main(argv: list[str]) -> None:
+    tables = all_tables()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("tables", nargs="*", help=f"tables to print, of {', '.join(TABLES)} (default: all)")
+    parser.add_argument("tables", nargs="*", help=f"tables to print, of {', '.join(tables)} (default: all)")
     parser.add_argument("--only", help="only notebooks whose file name contains this")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.tables) - set(TABLES))
+    unknown = sorted(set(args.tables) - set(tables))
     if unknown:
-        parser.error(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(TABLES)}")
+        parser.error(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(tables)}")
     print(f"python {platform.python_version()}, torch {torch.__version__}, {platform.machine()}, "
           f"{torch.get_num_threads()} threads, cuda: {torch.cuda.is_available()}")
-    for name in args.tables or TABLES:
-        TABLES[name](**({"only": args.only} if name == "notebooks" else {}))
+    for name in args.tables or tables:
+        tables[name](**({"only": args.only} if name == "notebooks" else {}))
 
 
 if __name__ == "__main__":
