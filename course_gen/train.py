@@ -310,6 +310,8 @@ def train(
     - ``device``: None means :func:`course_gen.device`; the model is moved there and stays.
     - ``seed``: calls :func:`course_gen.seed_everything` and seeds the batch order, so the
       same seed and initial weights give the same history.
+    - ``progress``: a tqdm bar (a widget in Jupyter, text in a terminal); ``progress=False``
+      or the environment variable ``TQDM_DISABLE=1`` hides it.
     - ``log_every``: how often (in steps) the progress bar's loss is refreshed.
     - ``callback(step, history)`` runs after every step; returning True stops early.
 
@@ -338,7 +340,8 @@ def train(
 
     from tqdm.auto import tqdm  # imported here: tqdm.auto may look for Jupyter
 
-    bar = tqdm(total=total, desc=desc or type(model).__name__, disable=not progress)
+    hidden = not progress or course_gen._env_flag("TQDM_DISABLE")  # read now, not at tqdm's import
+    bar = tqdm(total=total, desc=desc or type(model).__name__, disable=hidden)
     start = time.perf_counter()
     model.train()
     try:

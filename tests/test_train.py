@@ -229,3 +229,12 @@ def test_progress_bar_shows_description_and_loss(capsys, monkeypatch):
     train(fresh(RowModel), torch.randn(16, 2), steps=4, desc="toy run", device=CPU, progress=True)
     err = capsys.readouterr().err
     assert "toy run" in err and "loss=" in err and "4/4" in err
+
+
+def test_progress_bar_honours_tqdm_disable(monkeypatch, capsys):
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    train(fresh(RowModel), torch.randn(8, 2), steps=3, device=CPU, progress=True)
+    assert "it/s" not in capsys.readouterr().err
+    monkeypatch.delenv("TQDM_DISABLE")
+    train(fresh(RowModel), torch.randn(8, 2), steps=3, device=CPU, progress=True)
+    assert "3/3" in capsys.readouterr().err
