@@ -6,5 +6,6 @@ what the callback drew without a browser (traitlets observers run synchronously)
 """
 
 from course_gen.widgets.data_browser import data_browser
+from course_gen.widgets.interpolation import draw_interpolation, interpolation, latent_explorer, latent_map, lerp, slerp
 
-__all__ = ["data_browser"]
+__all__ = ["data_browser", "draw_interpolation", "interpolation", "latent_explorer", "latent_map", "lerp", "slerp"]
