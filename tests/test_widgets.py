@@ -40,3 +40,27 @@ def test_draw_data_set_rejects_unknown_names():
 
     with pytest.raises(ValueError, match="unknown data set 'mnist'.*digits"):
         draw_data_set("mnist")
+
+
+def test_figure_view_redraws_on_controls_only():
+    import ipywidgets
+    import matplotlib.pyplot as plt
+
+    from course_gen.widgets._figure_view import figure_view
+
+    slider, other = ipywidgets.IntSlider(value=1, max=5), ipywidgets.IntSlider(value=0)
+    drawn = []
+
+    def draw():
+        drawn.append(slider.value)
+        fig, ax = plt.subplots()
+        ax.plot(range(slider.value + 1))
+        return fig
+
+    box = figure_view(draw, {"slider": slider}, others={"other": other})
+    assert box.slider is slider and box.other is other and drawn == [1]
+    first = bytes(box.image.value)
+    slider.value = 4
+    assert drawn == [1, 4] and bytes(box.image.value) != first
+    other.value = 3
+    assert drawn == [1, 4], "a widget in `others` must not trigger a redraw"

@@ -6,7 +6,8 @@ import ipywidgets as w
 import torch
 
 from course_gen import data
-from course_gen.plotting import figure_to_png, image_grid, plot_samples_2d
+from course_gen.plotting import image_grid, plot_samples_2d
+from course_gen.widgets._figure_view import figure_view
 
 IMAGE_SETS = ("digits", "shapes", "patches")
 DATA_SETS = IMAGE_SETS + tuple(f"toy2d: {name}" for name in data.TOY2D_NAMES)
@@ -40,14 +41,8 @@ def data_browser(n: int = 32) -> w.VBox:
         raise ValueError(f"n must be an int between 1 and 256, got {n!r}")
     dropdown = w.Dropdown(options=DATA_SETS, value="digits", description="data set")
     seed = w.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False)
-    image = w.Image(format="png", layout=w.Layout(max_width="640px"))
-
-    def redraw(_change=None):
-        image.value = figure_to_png(draw_data_set(dropdown.value, n=n, seed=seed.value), close=True)
-
-    dropdown.observe(redraw, names="value")
-    seed.observe(redraw, names="value")
-    redraw()
-    box = w.VBox([w.HBox([dropdown, seed]), image])
-    box.dropdown, box.seed, box.image = dropdown, seed, image
-    return box
+    return figure_view(
+        lambda: draw_data_set(dropdown.value, n=n, seed=seed.value),
+        {"dropdown": dropdown, "seed": seed},
+        max_width="640px",
+    )

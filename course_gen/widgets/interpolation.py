@@ -26,7 +26,8 @@ import torch
 from matplotlib.patches import Rectangle
 
 from course_gen._checks import check_choice, check_int
-from course_gen.plotting import _infer_device, figure_to_png, make_grid
+from course_gen.plotting import _infer_device, make_grid
+from course_gen.widgets._figure_view import figure_view
 
 __all__ = [
     "PATHS",
@@ -344,26 +345,21 @@ def interpolation(
     )
     play = w.Play(value=0, min=0, max=steps, step=1, interval=120, description="play")
     path_buttons = w.ToggleButtons(options=PATHS, value=path, description="path")
-    image = w.Image(format="png", layout=w.Layout(max_width="720px"))
-
-    def redraw(_change=None):
-        fig = draw_interpolation(decode, z_a, z_b, slider.value, path_buttons.value, **draw_kwargs)
-        image.value = figure_to_png(fig, close=True)
 
     def play_moved(change):
         slider.value = change["new"] / steps
 
     def slider_moved(change):
         play.value = int(round(change["new"] * steps))
-        redraw()
 
     play.observe(play_moved, names="value")
     slider.observe(slider_moved, names="value")
-    path_buttons.observe(redraw, names="value")
-    redraw()
-    box = w.VBox([w.HBox([play, slider]), path_buttons, image])
-    box.slider, box.play, box.path, box.image = slider, play, path_buttons, image
-    return box
+    return figure_view(
+        lambda: draw_interpolation(decode, z_a, z_b, slider.value, path_buttons.value, **draw_kwargs),
+        {"slider": slider, "path": path_buttons},
+        others={"play": play},
+        rows=[[play, slider], [path_buttons]],
+    )
 
 
 # ============================================================================ 2-D latent map
@@ -507,6 +503,15 @@ def latent_map(
     return fig
 
 
+def _axis_slider(name: str, limits: tuple[float, float]) -> w.FloatSlider:
+    """A slider over ``limits`` in 100 steps, starting in the middle."""
+    low, high = limits
+    return w.FloatSlider(
+        value=(low + high) / 2, min=low, max=high, step=(high - low) / 100, description=name,
+        continuous_update=False,
+    )
+
+
 def latent_explorer(
     decode,
     codes: torch.Tensor | None = None,
@@ -527,25 +532,9 @@ def latent_explorer(
     xlim, ylim = _resolve_extent(extent, codes, margin)
     image_shape = _check_image_shape(image_shape)
     points, point_labels = _codes_2d(codes, labels)
-    z1 = w.FloatSlider(
-        value=(xlim[0] + xlim[1]) / 2,
-        min=xlim[0],
-        max=xlim[1],
-        step=(xlim[1] - xlim[0]) / 100,
-        description="z1",
-        continuous_update=False,
-    )
-    z2 = w.FloatSlider(
-        value=(ylim[0] + ylim[1]) / 2,
-        min=ylim[0],
-        max=ylim[1],
-        step=(ylim[1] - ylim[0]) / 100,
-        description="z2",
-        continuous_update=False,
-    )
-    image = w.Image(format="png", layout=w.Layout(max_width="720px"))
+    z1, z2 = _axis_slider("z1", xlim), _axis_slider("z2", ylim)
 
-    def redraw(_change=None):
+    def draw():
         code = torch.tensor([[z1.value, z2.value]], dtype=torch.float32)
         decoded = _decode_images(decode, code, image_shape)[0]
         fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1.4, 1]})
@@ -555,11 +544,6 @@ def latent_explorer(
         left.set_ylim(ylim[0], ylim[1])
         _show(right, decoded, f"decode(({z1.value:.1f}, {z2.value:.1f}))", vmin, vmax)
         fig.tight_layout()
-        image.value = figure_to_png(fig, close=True)
+        return fig
 
-    z1.observe(redraw, names="value")
-    z2.observe(redraw, names="value")
-    redraw()
-    box = w.VBox([w.HBox([z1, z2]), image])
-    box.z1, box.z2, box.image = z1, z2, image
-    return box
+    return figure_view(draw, {"z1": z1, "z2": z2})
