@@ -47,3 +47,19 @@ def test_wrong_shape_value_and_type_are_described():
 def test_student_errors_become_feedback():
     feedback = check_double(lambda x: x @ torch.ones(2, 2))
     assert not feedback and feedback.message.startswith("your function raised RuntimeError")
+
+
+def test_every_notebook_checker_is_importable_from_course_gen_exercises():
+    import importlib
+    import pkgutil
+
+    import course_gen.exercises as exercises
+
+    topics = [m.name for m in pkgutil.iter_modules(exercises.__path__) if not m.name.startswith("_")]
+    assert topics, "no checker modules found"
+    for name in topics:
+        module = importlib.import_module(f"course_gen.exercises.{name}")
+        for checker in module.__all__:
+            assert getattr(exercises, checker, None) is getattr(module, checker), (
+                f"add {checker} from course_gen.exercises.{name} to course_gen/exercises/__init__.py"
+            )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from course_gen.autoencoders import bce_loss
-from course_gen.exercises import Feedback, Mistake, expect_close, run_checks
+from course_gen.exercises._feedback import Feedback, Mistake, expect_close, run_checks
 
 __all__ = ["check_bce_loss", "check_masking_noise", "check_principal_angles"]
 

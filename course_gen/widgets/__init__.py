@@ -6,6 +6,9 @@ what the callback drew without a browser (traitlets observers run synchronously)
 """
 
 from course_gen.widgets.data_browser import data_browser
+from course_gen.widgets.sparse_coding import sparse_code_explorer
 from course_gen.widgets.interpolation import draw_interpolation, interpolation, latent_explorer, latent_map, lerp, slerp
+from course_gen.widgets.masks import mask_viewer
+from course_gen.widgets.receptive_field import receptive_field_viewer
 
-__all__ = ["data_browser", "draw_interpolation", "interpolation", "latent_explorer", "latent_map", "lerp", "slerp"]
+__all__ = ["data_browser", "draw_interpolation", "interpolation", "latent_explorer", "latent_map", "lerp", "mask_viewer", "receptive_field_viewer", "slerp", "sparse_code_explorer"]
