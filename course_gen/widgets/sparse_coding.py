@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from course_gen.plotting import figure_to_png
+from course_gen.widgets._figure_view import figure_view
 from course_gen.sparse_coding import code_formula, gabor, gabor_fit, lasso_path, sparse_encode
 
 #: Number of lambda values on the trade-off curve.
@@ -162,19 +162,12 @@ def sparse_code_explorer(
         description="lambda", continuous_update=False, readout_format=".3f",
     )
     patch_picker = w.IntSlider(value=0, min=0, max=len(patches) - 1, description="patch", continuous_update=False)
-    image = w.Image(format="png", layout=w.Layout(max_width="1000px"))
-    paths: dict[int, torch.Tensor] = {}
+    paths: dict[int, torch.Tensor] = {}  # lasso path per patch, computed on first view
 
-    def redraw(_change=None):
+    def draw():
         index = patch_picker.value
         if index not in paths:
             paths[index] = lasso_path(patches[index], D, lams)
-        fig = draw_sparse_code(D, patches[index], lam_slider.value, lams, paths[index])
-        image.value = figure_to_png(fig, close=True)
+        return draw_sparse_code(D, patches[index], lam_slider.value, lams, paths[index])
 
-    lam_slider.observe(redraw, names="value")
-    patch_picker.observe(redraw, names="value")
-    redraw()
-    box = w.VBox([w.HBox([lam_slider, patch_picker]), image])
-    box.lam, box.patch, box.image = lam_slider, patch_picker, image
-    return box
+    return figure_view(draw, {"lam": lam_slider, "patch": patch_picker}, max_width="1000px")
