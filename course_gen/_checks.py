@@ -48,3 +48,22 @@ def check_positive_number(name: str, value) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite number, got {value}")
     return float(value)
+
+
+def check_nonnegative(name: str, value) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0; ``TypeError``/``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number >= 0, got {type(value).__name__} ({value!r})")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {float(value)}")
+    return float(value)
+
+
+def check_probability(name: str, value, include_one: bool = False) -> float:
+    """Return ``value`` as a float if it lies in [0, 1) (or [0, 1] with ``include_one``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} ({value!r})")
+    inside = 0 <= value <= 1 if include_one else 0 <= value < 1
+    if not inside:
+        raise ValueError(f"{name} must lie in {'[0, 1]' if include_one else '[0, 1)'}, got {value}")
+    return float(value)

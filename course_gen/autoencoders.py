@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import check_bool, check_choice, check_int
+from course_gen._checks import check_bool, check_choice, check_int, check_nonnegative, check_probability
 
 __all__ = [
     "ACTIVATIONS",
@@ -124,22 +124,8 @@ def _check_activation(name: str, value: str) -> str:
     return check_choice(name, value, ACTIVATIONS)
 
 
-def _check_probability(name: str, value, high_inclusive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} ({value!r})")
-    ok = 0 <= value <= 1 if high_inclusive else 0 <= value < 1
-    if not ok:
-        interval = "[0, 1]" if high_inclusive else "[0, 1)"
-        raise ValueError(f"{name} must lie in {interval}, got {value}")
-    return float(value)
 
 
-def _check_nonnegative(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TypeError(f"{name} must be a finite number, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return float(value)
 
 
 def _check_same_shape(x_hat: torch.Tensor, x: torch.Tensor) -> None:
@@ -239,7 +225,7 @@ def masking_noise(x: torch.Tensor, nu: float, generator: torch.Generator | None 
     new tensor; ``x`` is not modified. ``generator`` (on ``x``'s device) makes it repeatable.
     """
     _check_tensor("x", x)
-    nu = _check_probability("nu", nu, high_inclusive=True)
+    nu = check_probability("nu", nu, include_one=True)
     keep = torch.rand(x.shape, generator=generator, device=x.device) >= nu
     return x * keep.to(x.dtype)
 
@@ -247,7 +233,7 @@ def masking_noise(x: torch.Tensor, nu: float, generator: torch.Generator | None 
 def gaussian_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Additive isotropic Gaussian noise: ``x_tilde = x + sigma * eps`` with ``eps ~ N(0, I)``."""
     _check_tensor("x", x)
-    sigma = _check_nonnegative("sigma", sigma)
+    sigma = check_nonnegative("sigma", sigma)
     return x + sigma * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
@@ -281,14 +267,14 @@ class Autoencoder(nn.Module):
         self.likelihood = _check_likelihood(likelihood)
         self.corruption = check_choice("corruption", corruption, CORRUPTIONS)
         if self.corruption == "mask":
-            self.noise_level = _check_probability("noise_level (masking probability nu)", noise_level)
+            self.noise_level = check_probability("noise_level (masking probability nu)", noise_level)
         else:
-            self.noise_level = _check_nonnegative("noise_level", noise_level)
+            self.noise_level = check_nonnegative("noise_level", noise_level)
         if self.corruption == "none" and self.noise_level != 0:
             raise ValueError(
                 f"noise_level={noise_level} needs a corruption: pass corruption='mask' or 'gaussian'"
             )
-        self.sparsity = _check_nonnegative("sparsity", sparsity)
+        self.sparsity = check_nonnegative("sparsity", sparsity)
 
     # ------------------------------------------------------------------ shapes
     def _expected_input(self) -> str:
@@ -605,7 +591,7 @@ class BinaryCodeAutoencoder(MLPAutoencoder):
             code_size, hidden_sizes, image_shape, activation, "sigmoid", likelihood, device=device
         )
         self.method = check_choice("method", method, self.METHODS)
-        self.code_noise = _check_nonnegative("code_noise", code_noise)
+        self.code_noise = check_nonnegative("code_noise", code_noise)
 
     def _training_code(self, x_tilde: torch.Tensor) -> torch.Tensor:
         pre = self._code_preactivation(x_tilde)

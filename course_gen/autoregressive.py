@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import check_choice, check_int, check_seed
+from course_gen._checks import check_choice, check_int, check_probability, check_seed
 
 __all__ = [
     "GatedPixelCNN",
@@ -98,10 +98,6 @@ def _check_kernel_size(kernel_size) -> int:
     return kernel_size
 
 
-def _check_probability(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
 
 
 # ============================================================================ masks
@@ -375,7 +371,7 @@ class MADE(_AutoregressiveImageModel):
         self.layers = nn.ModuleList(
             MaskedLinear(fan_in, fan_out, mask) for fan_in, fan_out, mask in zip(sizes[:-1], sizes[1:], masks)
         )
-        self.dropout = nn.Dropout(_check_probability("dropout", dropout))
+        self.dropout = nn.Dropout(check_probability("dropout", dropout))
         self.register_buffer("ordering", torch.argsort(self.degrees[0]))  # ordering[t] = t-th pixel
 
     def masks(self) -> list[torch.Tensor]:
@@ -473,7 +469,7 @@ def _check_model_args(n_layers, channels, n_levels, hidden_channels, kernel_size
     hidden_channels = check_int("hidden_channels", hidden_channels, minimum=1)
     if hidden_channels % channels:
         raise ValueError(f"hidden_channels must be a multiple of in_channels={channels}, got {hidden_channels}")
-    return n_layers, channels, n_levels, hidden_channels, _check_kernel_size(kernel_size), _check_probability(
+    return n_layers, channels, n_levels, hidden_channels, _check_kernel_size(kernel_size), check_probability(
         "dropout", dropout
     )
 

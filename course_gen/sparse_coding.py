@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +34,7 @@ import torch
 from torch import nn
 
 import course_gen
-from course_gen._checks import check_choice, check_int, check_positive_number, check_seed
+from course_gen._checks import check_choice, check_int, check_nonnegative, check_positive_number, check_seed
 
 __all__ = [
     "GABOR_PARAMETERS",
@@ -85,13 +84,6 @@ def _check_matrix(name: str, value, shape_hint: str) -> torch.Tensor:
     return value
 
 
-def _check_lam(lam) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, numbers.Real):
-        raise TypeError(f"lam must be a number >= 0, got {type(lam).__name__} ({lam!r})")
-    lam = float(lam)
-    if not (math.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam must be a finite number >= 0, got {lam}")
-    return lam
 
 
 def _check_data_and_dictionary(X, D) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,7 +139,7 @@ def lasso_objective(X: torch.Tensor, D: torch.Tensor, codes: torch.Tensor, lam, 
     """
     X, D = _check_data_and_dictionary(X, D)
     codes = _check_codes(codes, X.shape[0], D.shape[0])
-    lam = _check_lam(lam)
+    lam = check_nonnegative("lam", lam)
     check_choice("reduction", reduction, ("sum", "mean", "none"))
     per_row = _row_objective(X.double(), D.double(), codes.double(), lam)
     if reduction == "none":
@@ -171,7 +163,7 @@ def ista_step(codes: torch.Tensor, X: torch.Tensor, D: torch.Tensor, lam, step: 
     """
     X, D = _check_data_and_dictionary(X, D)
     codes = _check_codes(codes, X.shape[0], D.shape[0])
-    lam = _check_lam(lam)
+    lam = check_nonnegative("lam", lam)
     step = 1.0 / lipschitz_constant(D) if step is None else check_positive_number("step", step)
     return soft_threshold(codes + step * (X - codes @ D) @ D.T, lam * step)
 
@@ -313,7 +305,7 @@ def sparse_encode(
     devices, NaN or infinite entries (naming row and column), or ``lam`` < 0.
     """
     X, D = _check_data_and_dictionary(X, D)
-    lam = _check_lam(lam)
+    lam = check_nonnegative("lam", lam)
     max_iter = check_int("max_iter", max_iter, minimum=1)
     tol = check_positive_number("tol", tol)
     polish_every = check_int("polish_every", polish_every, minimum=0)
@@ -548,7 +540,7 @@ def learn_dictionary(
     """
     X = _check_matrix("X", X, "(n, d): one example per row")
     n_atoms = check_int("n_atoms", n_atoms, minimum=1)
-    lam = _check_lam(lam)
+    lam = check_nonnegative("lam", lam)
     n_iter = check_int("n_iter", n_iter, minimum=1)
     seed = check_seed(seed)
     encode_tol = check_positive_number("encode_tol", encode_tol)
@@ -637,7 +629,7 @@ class PSDEncoder(nn.Module):
         self.n_inputs = check_int("n_inputs", n_inputs, minimum=1)
         self.n_atoms = check_int("n_atoms", n_atoms, minimum=1)
         self.nonlinearity = check_choice("nonlinearity", nonlinearity, PSD_NONLINEARITIES)
-        lam = _check_lam(lam)
+        lam = check_nonnegative("lam", lam)
         self.linear = nn.Linear(n_inputs, n_atoms)
         self.gain = nn.Parameter(torch.ones(n_atoms))
         self.raw_threshold = nn.Parameter(torch.zeros(n_atoms))
