@@ -76,6 +76,25 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def notebook_setup(seed: int = 0, threads: int | None = 1) -> torch.device:
+    """The first cell of every notebook: course figure style, seeds, CPU threads, device.
+
+    Applies ``plotting.use_course_style()``, calls ``seed_everything(seed)``, limits torch to
+    ``threads`` CPU threads (the course's models are small: one thread trains them as fast,
+    and stays steady on a busy 2-core laptop; ``None`` keeps torch's default), prints the
+    device and fast-mode line and returns ``device()``.
+    """
+    from course_gen import plotting
+
+    if threads is not None:
+        torch.set_num_threads(check_int("threads", threads, minimum=1))
+    plotting.use_course_style()
+    seed_everything(seed)
+    dev = device()
+    print("device:", dev, "| fast mode:", FAST)
+    return dev
+
+
 _LAZY_SUBMODULES = {
     "autoencoders", "autoregressive", "checkpoints", "data", "divergences", "exercises",
     "flows", "gan", "metrics", "plotting", "sparse_coding", "train", "vae", "widgets",
@@ -90,4 +109,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'course_gen' has no attribute {name!r}")
 
 
-__all__ = ["FAST", "device", "fast_or_full", "seed_everything", "__version__"]
+__all__ = ["FAST", "device", "fast_or_full", "notebook_setup", "seed_everything", "__version__"]

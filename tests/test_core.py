@@ -86,3 +86,19 @@ def test_seed_everything_rejects_bad_seeds(bad, error):
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         course_gen.nonexistent  # noqa: B018
+
+
+def test_notebook_setup_seeds_limits_threads_and_returns_the_device(capsys):
+    old_threads = torch.get_num_threads()
+    try:
+        dev = course_gen.notebook_setup(seed=3, threads=1)
+        first = torch.rand(3)
+        assert torch.get_num_threads() == 1
+        assert dev == course_gen.device()
+        assert "fast mode" in capsys.readouterr().out
+        course_gen.notebook_setup(seed=3, threads=None)
+        assert torch.equal(torch.rand(3), first)
+        with pytest.raises(ValueError, match="threads"):
+            course_gen.notebook_setup(threads=0)
+    finally:
+        torch.set_num_threads(old_threads)
