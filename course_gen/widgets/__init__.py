@@ -10,5 +10,8 @@ from course_gen.widgets.sparse_coding import sparse_code_explorer
 from course_gen.widgets.interpolation import draw_interpolation, interpolation, latent_explorer, latent_map, lerp, slerp
 from course_gen.widgets.masks import mask_viewer
 from course_gen.widgets.receptive_field import receptive_field_viewer
+from course_gen.widgets.flows import coupling_mask_viewer, flow_playground
+from course_gen.widgets.gan import gan_playground
+from course_gen.widgets.vae import latent_traversal
 
-__all__ = ["data_browser", "draw_interpolation", "interpolation", "latent_explorer", "latent_map", "lerp", "mask_viewer", "receptive_field_viewer", "slerp", "sparse_code_explorer"]
+__all__ = ["coupling_mask_viewer", "flow_playground", "gan_playground", "data_browser", "draw_interpolation", "interpolation", "latent_explorer", "latent_map", "lerp", "mask_viewer", "receptive_field_viewer", "slerp", "sparse_code_explorer", "latent_traversal"]
