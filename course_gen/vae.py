@@ -20,7 +20,8 @@ tight exactly when ``q`` is the true posterior ``p(z | x)``.
 - :func:`iwae_bound`: ``log (1/k) sum_i p(x, z_i) / q(z_i | x)``, ``z_i ~ q(z | x)``: a lower
   bound that equals the ELBO (in expectation) for ``k = 1`` and rises towards ``log p(x)``.
 
-Everything is in nats per example (one number per image). ``bits_per_dim`` converts.
+Everything is in nats per example (one number per image); ``course_gen.metrics.bits_per_dim``
+converts to bits per dimension.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ __all__ = [
     "LIKELIHOODS",
     "LinearGaussian",
     "VAE",
-    "bits_per_dim",
     "factor_correlations",
     "gaussian_kl",
     "gaussian_log_prob",
@@ -127,12 +127,6 @@ def log_mean_exp(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
     ``m + log (1/k) sum_i exp(values_i - m)`` with ``m`` the maximum (``torch.logsumexp``)."""
     _check_float_tensor("values", values)
     return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])
-
-
-def bits_per_dim(nats: torch.Tensor | float, dims: int) -> torch.Tensor | float:
-    """Nats per example to bits per dimension: ``nats / (dims * ln 2)``."""
-    dims = check_int("dims", dims, minimum=1)
-    return nats / (dims * math.log(2.0))
 
 
 # ============================================================================ tractable model

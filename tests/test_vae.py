@@ -345,10 +345,6 @@ def test_factor_correlations_find_a_latent_that_is_a_factor():
         vae.factor_correlations(model, x, factors, names=("rotation",))
 
 
-def test_bits_per_dim():
-    assert vae.bits_per_dim(64 * math.log(2), 64) == pytest.approx(1.0)
-
-
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_vae_and_iwae_on_cuda(digits):
     model = VAE(latent_dim=3).to("cuda")
