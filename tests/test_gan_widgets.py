@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
-from course_gen.widgets.gan import GANPlayground, gan_playground
+from course_gen.widgets.gan import BACKLOG_GAP_S, GANPlayground, gan_playground
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +61,13 @@ def test_bad_arguments():
         gan_playground(loss="hinge")
     with pytest.raises(ValueError, match="steps_per_click"):
         gan_playground(steps_per_click=0)
+
+
+def test_play_ticks_queued_while_busy_are_dropped(box):
+    steps = box.playground.steps_done
+    box.play.value += 1
+    box.play.value += 1  # arrives at once, as a tick queued behind a slow one does
+    assert box.playground.steps_done == steps + 5
+    time.sleep(2 * BACKLOG_GAP_S)
+    box.play.value += 1
+    assert box.playground.steps_done == steps + 10

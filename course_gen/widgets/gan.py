@@ -22,6 +22,7 @@ The state lives in a :class:`GANPlayground` (``box.playground``): its ``trainer`
 from __future__ import annotations
 
 import math
+import time
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
@@ -41,6 +42,8 @@ LIMIT = 4.5
 HEATMAP_SIZE, SHOWN_SAMPLES, SHOWN_ARROWS, GRID_LINES = 70, 300, 60, 9
 #: Points of each toy data set the GAN trains on.
 TRAINING_POINTS = 4000
+#: Play ticks closer together than this (seconds) were queued while the kernel was busy: dropped.
+BACKLOG_GAP_S = 0.05
 
 
 class GANPlayground:
@@ -259,9 +262,15 @@ def gan_playground(
         playground.step(per_click.value)
         changed()
 
+    last_tick = [-math.inf]  # when the previous play tick was handled or dropped
+
     def play_tick(change) -> None:
-        if change["new"] > change["old"]:
+        # Ticks that queued up while the kernel was busy training arrive back to back: drop them,
+        # so playing runs as fast as the machine allows and pausing stops at once, not after a backlog.
+        backlog = time.monotonic() - last_tick[0] < BACKLOG_GAP_S
+        if change["new"] > change["old"] and not backlog:
             train_some()
+        last_tick[0] = time.monotonic()
 
     def restart(_=None) -> None:
         playground.reset(data_choice.value)
