@@ -1,0 +1,228 @@
+"""Pictures and widgets for normalizing flows (notebook 04).
+
+- :func:`draw_pushforward`: a standard normal pushed through one planar or radial map with raw
+  parameters: the deformed grid and the density ``p(y) = N(z) / |det df/dz|`` drawn on it, with a
+  warning in the figure when the invertibility condition fails (the map folds);
+- :func:`flow_playground`: the same with sliders for ``u``, ``w``, ``b`` (planar) or ``alpha``,
+  ``beta`` (radial), built with ``figure_view``;
+- :func:`draw_grid_deformation`: RealNVP's figure 1 for a trained 2-D :class:`~course_gen.flows.Flow`:
+  data and ``f(x)``, latent samples and ``f^-1(z)``, with grid lines carried both ways;
+- :func:`coupling_mask_viewer`: which entries each coupling layer keeps and transforms, with and
+  without alternating the mask.
+"""
+
+from __future__ import annotations
+
+import math
+
+import ipywidgets as w
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from course_gen._checks import check_choice, check_int
+from course_gen.flows import Flow, planar_map, radial_map
+from course_gen.widgets._figure_view import figure_view
+from course_gen.widgets.masks import draw_coupling_masks
+
+__all__ = ["KINDS", "coupling_mask_viewer", "draw_grid_deformation", "draw_pushforward", "flow_playground",
+           "invertibility_warning"]
+
+#: The maps :func:`draw_pushforward` knows.
+KINDS = ("planar", "radial")
+#: Density colours in 12 steps: level sets read like contours, and the PNG stays small.
+_DENSITY_COLOURS = plt.get_cmap("viridis", 12)
+
+
+def invertibility_warning(kind: str, params: dict) -> str | None:
+    """A sentence when the raw parameters break invertibility, else None.
+
+    Planar (tanh): invertible iff ``w^T u >= -1``; radial: iff ``beta >= -alpha`` (and ``alpha > 0``).
+    """
+    check_choice("kind", kind, KINDS)
+    if kind == "planar":
+        wu = float(np.dot(params["w"], params["u"]))
+        if wu < -1:
+            return f"not invertible: w·u = {wu:.2f} < -1, the map folds the plane"
+        return None
+    if params["alpha"] <= 0:
+        return f"not a radial flow: alpha = {params['alpha']:.2f} must be > 0"
+    if params["beta"] < -params["alpha"]:
+        return f"not invertible: beta = {params['beta']:.2f} < -alpha = {-params['alpha']:.2f}"
+    return None
+
+
+def _apply(kind: str, params: dict, z: torch.Tensor):
+    if kind == "planar":
+        u = torch.tensor(params["u"], dtype=z.dtype)
+        w_vec = torch.tensor(params["w"], dtype=z.dtype)
+        return planar_map(z, u, w_vec, float(params["b"]))
+    z0 = torch.tensor(params.get("z0", (0.0, 0.0)), dtype=z.dtype)
+    return radial_map(z, z0, float(params["alpha"]), float(params["beta"]))
+
+
+def _check_params(kind: str, params: dict) -> dict:
+    check_choice("kind", kind, KINDS)
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict, got {type(params).__name__}")
+    needed = ("u", "w", "b") if kind == "planar" else ("alpha", "beta")
+    missing = [key for key in needed if key not in params]
+    if missing:
+        raise ValueError(f"{kind} params need keys {needed}, missing {missing}")
+    for key in ("u", "w"):
+        if kind == "planar" and np.shape(params[key]) != (2,):
+            raise ValueError(f"params[{key!r}] must be a pair of numbers, got {params[key]!r}")
+    return params
+
+
+def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: float = 3.5, n: int = 161):
+    """Left: ``N(0, I)`` with grid lines; right: the same pushed through the raw ``kind`` map.
+
+    The right panel colours each deformed grid cell with ``p(y) = N(z) / |det df/dz|`` (the change
+    of variables), so a region that gets stretched turns darker and one that gets squeezed brighter.
+    ``params``: ``{"u": (u1, u2), "w": (w1, w2), "b": b}`` or ``{"alpha": a, "beta": b[, "z0": (x, y)]}``.
+    When the map is not invertible the title says so in red and the density is meaningless where
+    the plane folds over itself.
+    """
+    params = _check_params(kind, params if params is not None else
+                           ({"u": (1.5, 0.0), "w": (2.0, 0.0), "b": 0.0} if kind == "planar" else {"alpha": 0.5, "beta": 1.0}))
+    n = check_int("n", n, minimum=11)
+    corners = torch.linspace(-limit, limit, n + 1, dtype=torch.float64)  # cell edges
+    centres = (corners[1:] + corners[:-1]) / 2
+    zx, zy = torch.meshgrid(corners, corners, indexing="xy")
+    y, _ = _apply(kind, params, torch.stack([zx.flatten(), zy.flatten()], dim=1))
+    y1, y2 = y[:, 0].reshape(n + 1, n + 1).numpy(), y[:, 1].reshape(n + 1, n + 1).numpy()
+    cx, cy = torch.meshgrid(centres, centres, indexing="xy")
+    z_centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)
+    _, log_det = _apply(kind, params, z_centres)
+    base_density = torch.exp(-0.5 * (z_centres**2).sum(1)) / (2 * math.pi)
+    pushed = (base_density / torch.exp(log_det)).reshape(n, n).numpy()  # p(y) = N(z) / |det df/dz| per cell
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.9))
+    vmax = float(base_density.max())
+    style = {"cmap": _DENSITY_COLOURS, "shading": "flat", "antialiased": False, "vmin": 0, "vmax": vmax}
+    left.pcolormesh(zx.numpy(), zy.numpy(), base_density.reshape(n, n).numpy(), **style)
+    right.pcolormesh(y1, y2, np.clip(pushed, 0, 3 * vmax), **style)
+    step = max(1, n // 8)
+    for i in range(0, n + 1, step):
+        for ax, (gx, gy) in ((left, (zx.numpy(), zy.numpy())), (right, (y1, y2))):
+            ax.plot(gx[i, :], gy[i, :], color="white", linewidth=0.5, alpha=0.6)
+            ax.plot(gx[:, i], gy[:, i], color="white", linewidth=0.5, alpha=0.6)
+    if kind == "planar":
+        w_vec, b = np.asarray(params["w"], dtype=float), float(params["b"])
+        if np.linalg.norm(w_vec) > 1e-9:  # the hyperplane w^T z + b = 0 where tanh changes fastest
+            point = -b * w_vec / (w_vec @ w_vec)
+            direction = np.array([-w_vec[1], w_vec[0]]) / np.linalg.norm(w_vec)
+            line = point[:, None] + direction[:, None] * np.array([-3 * limit, 3 * limit])
+            left.plot(line[0], line[1], "--", color="orange", linewidth=1.5, label="w·z + b = 0")
+            left.legend(loc="lower left", fontsize=9)
+    for ax, title in ((left, "base N(0, I) in z"), (right, f"y = f(z), {kind} map")):
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-limit, limit)
+        ax.set_aspect("equal")
+        ax.set_title(title, fontsize=13)
+    warning = invertibility_warning(kind, params)
+    if warning:
+        fig.suptitle("⚠ " + warning, color="red", fontsize=13)
+    else:
+        condition = f"w·u = {np.dot(params['w'], params['u']):.2f} >= -1" if kind == "planar" else \
+            f"beta = {params['beta']:.2f} >= -alpha = {-params['alpha']:.2f}"
+        fig.suptitle(f"invertible: {condition}", color="green", fontsize=13)
+    fig.tight_layout()
+    return fig
+
+
+def flow_playground(kind: str = "planar") -> w.VBox:
+    """Sliders for a planar map (``u1, u2, w1, w2, b``) or a radial one (``alpha, beta``) and
+    :func:`draw_pushforward`'s picture, redrawn on every change. Attributes: ``kind``, ``u1``, ``u2``,
+    ``w1``, ``w2``, ``b``, ``alpha``, ``beta`` and ``image``.
+    """
+    check_choice("kind", kind, KINDS)
+
+    def slider(name, value, low, high):
+        return w.FloatSlider(value=value, min=low, max=high, step=0.1, description=name, continuous_update=False)
+
+    controls = {
+        "kind": w.ToggleButtons(options=KINDS, value=kind, description="map"),
+        "u1": slider("u1", 1.5, -3, 3), "u2": slider("u2", 0.0, -3, 3),
+        "w1": slider("w1", 2.0, -3, 3), "w2": slider("w2", 0.0, -3, 3), "b": slider("b", 0.0, -2, 2),
+        "alpha": slider("alpha", 0.5, 0.1, 3), "beta": slider("beta", 1.0, -3, 3),
+    }
+    c = controls
+
+    def draw():
+        if c["kind"].value == "planar":
+            params = {"u": (c["u1"].value, c["u2"].value), "w": (c["w1"].value, c["w2"].value), "b": c["b"].value}
+        else:
+            params = {"alpha": c["alpha"].value, "beta": c["beta"].value}
+        return draw_pushforward(c["kind"].value, params, n=101)
+
+    rows = [[c["kind"]], [c["u1"], c["u2"], c["b"]], [c["w1"], c["w2"]], [c["alpha"], c["beta"]]]
+    return figure_view(draw, controls, rows=rows)
+
+
+def _grid_lines(limits, n_lines: int, n_points: int = 120) -> list[torch.Tensor]:
+    low, high = limits
+    ticks = torch.linspace(low, high, n_lines)
+    path = torch.linspace(low, high, n_points)
+    lines = [torch.stack([torch.full_like(path, t), path], 1) for t in ticks]
+    return lines + [torch.stack([path, torch.full_like(path, t)], 1) for t in ticks]
+
+
+@torch.no_grad()
+def draw_grid_deformation(flow: Flow, x: torch.Tensor, n_samples: int = 800, seed: int = 0,
+                          x_limits=(-3, 3), z_limits=(-3, 3), n_lines: int = 9):
+    """RealNVP's figure 1 for a 2-D flow ``f`` (data to latent): four panels.
+
+    Top: data samples ``x`` with a grid, and ``z = f(x)`` with that grid carried along (inference).
+    Bottom: latent samples ``z ~ N(0, I)`` with a grid, and ``x = f^-1(z)`` with that grid (generation).
+    """
+    if not isinstance(flow, Flow):
+        raise TypeError(f"flow must be a course_gen.flows.Flow, got {type(flow).__name__}")
+    if flow.event_shape != (2,):
+        raise ValueError(f"draw_grid_deformation needs a flow on 2-D points, got event shape {flow.event_shape}")
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"x must be a tensor (N, 2), got {getattr(x, 'shape', type(x).__name__)}")
+    device = next(flow.parameters()).device
+    dtype = next(flow.parameters()).dtype
+    x = x[:n_samples].to(device, dtype)
+    z = flow(x)[0]
+    z_samples = flow.base.sample(min(n_samples, len(x)), torch.Generator().manual_seed(seed)).to(device, dtype)
+    x_generated = flow.inverse(z_samples)[0]
+    fig, axes = plt.subplots(2, 2, figsize=(6, 6))
+    panels = [
+        (axes[0, 0], x, _grid_lines(x_limits, n_lines), None, "data x ~ p_X", x_limits),
+        (axes[0, 1], z, _grid_lines(x_limits, n_lines), lambda p: flow(p)[0], "inference z = f(x)", z_limits),
+        (axes[1, 1], z_samples, _grid_lines(z_limits, n_lines), None, "latent z ~ N(0, I)", z_limits),
+        (axes[1, 0], x_generated, _grid_lines(z_limits, n_lines), lambda p: flow.inverse(p)[0],
+         "generation x = f⁻¹(z)", x_limits),
+    ]
+    colours = plt.cm.coolwarm(np.linspace(0, 1, n_lines))
+    for ax, points, lines, mapping, title, limits in panels:
+        for index, line in enumerate(lines):
+            line = line.to(device, dtype)
+            drawn = (mapping(line) if mapping is not None else line).cpu().numpy()
+            ax.plot(drawn[:, 0], drawn[:, 1], color=colours[index % n_lines], linewidth=0.8, alpha=0.7)
+        points = points.cpu().numpy()
+        ax.scatter(points[:, 0], points[:, 1], s=2, color="black", linewidths=0)
+        ax.set_xlim(*limits)
+        ax.set_ylim(*limits)
+        ax.set_aspect("equal")
+        ax.set_title(title, fontsize=13)
+    fig.tight_layout()
+    return fig
+
+
+def coupling_mask_viewer() -> w.VBox:
+    """Masks of successive coupling layers for vectors and images, with or without alternation.
+
+    Controls: ``n_layers`` (how many coupling layers to show) and ``alternate`` (flip the mask
+    between layers). Without alternation the same entries are copied by every layer and never
+    transformed. Attributes: ``n_layers``, ``alternate``, ``image``.
+    """
+    n_layers = w.IntSlider(value=4, min=1, max=6, description="layers", continuous_update=False)
+    alternate = w.Checkbox(value=True, description="alternate the mask between layers")
+
+    def draw():
+        return draw_coupling_masks(n_layers.value, alternate.value)
+
+    return figure_view(draw, {"n_layers": n_layers, "alternate": alternate})

@@ -1,0 +1,108 @@
+"""Flow playground, coupling-mask viewer and grid-deformation figure: they draw and redraw."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+widgets = pytest.importorskip("course_gen.widgets")
+
+from course_gen import flows  # noqa: E402
+from course_gen.widgets.flows import draw_grid_deformation, draw_pushforward, invertibility_warning  # noqa: E402
+from course_gen.widgets.masks import draw_coupling_masks  # noqa: E402
+
+torch.set_num_threads(1)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def drawn(widget) -> bytes:
+    return bytes(widget.image.value)
+
+
+def figure_texts(fig) -> str:
+    return " ".join(t.get_text() for t in fig.findobj(plt.Text))
+
+
+def test_widgets_are_exported():
+    assert callable(widgets.flow_playground) and callable(widgets.coupling_mask_viewer)
+
+
+@pytest.mark.parametrize("control, value", [("u1", -1.0), ("u2", 1.2), ("w1", 0.5), ("w2", -2.0), ("b", 1.0),
+                                            ("kind", "radial")])
+def test_playground_redraws_on_planar_controls(control, value):
+    box = widgets.flow_playground()
+    before = drawn(box)
+    assert before.startswith(PNG_SIGNATURE)
+    getattr(box, control).value = value
+    assert drawn(box) != before
+
+
+@pytest.mark.parametrize("control, value", [("alpha", 2.0), ("beta", -2.0)])
+def test_playground_redraws_on_radial_controls(control, value):
+    box = widgets.flow_playground("radial")
+    before = drawn(box)
+    getattr(box, control).value = value
+    assert drawn(box) != before
+
+
+def test_the_figure_warns_when_the_planar_map_is_not_invertible():
+    fig = draw_pushforward("planar", {"u": (-2.0, 0.0), "w": (1.0, 0.0), "b": 0.0})
+    assert "not invertible" in figure_texts(fig) and "-2.00" in figure_texts(fig)
+    plt.close(fig)
+    fig = draw_pushforward("planar", {"u": (-0.5, 0.0), "w": (1.0, 0.0), "b": 0.0})
+    assert "not invertible" not in figure_texts(fig) and "invertible" in figure_texts(fig)
+    plt.close(fig)
+
+
+def test_invertibility_conditions():
+    assert invertibility_warning("planar", {"u": (1.0, -1.0), "w": (1.0, 1.0), "b": 0}) is None  # w.u = 0
+    assert "w·u = -1.50" in invertibility_warning("planar", {"u": (-1.5, 0.0), "w": (1.0, 0.0), "b": 0})
+    assert invertibility_warning("radial", {"alpha": 1.0, "beta": -1.0}) is None  # boundary beta = -alpha
+    assert "beta" in invertibility_warning("radial", {"alpha": 1.0, "beta": -1.5})
+    with pytest.raises(ValueError, match="missing"):
+        draw_pushforward("planar", {"u": (1.0, 0.0)})
+    with pytest.raises(ValueError, match="unknown kind"):
+        draw_pushforward("sylvester", {})
+
+
+def test_pushforward_density_matches_the_change_of_variables():
+    # Integrate the coloured density over the deformed cells (areas from their corners): it must give
+    # the base mass of the window, (erf(3.5 / sqrt 2))^2, only if p(y) = N(z) / |det df/dz| is right.
+    n = 121
+    fig = draw_pushforward("radial", {"alpha": 0.5, "beta": 1.0}, n=n)
+    mesh = fig.axes[1].collections[0]
+    corners = np.asarray(mesh.get_coordinates())  # (n + 1, n + 1, 2), the deformed grid
+    cell_density = np.asarray(mesh.get_array()).reshape(n, n)
+    a, b, c, d = corners[:-1, :-1], corners[:-1, 1:], corners[1:, 1:], corners[1:, :-1]
+    area = 0.5 * np.abs((c[..., 0] - a[..., 0]) * (d[..., 1] - b[..., 1]) - (d[..., 0] - b[..., 0]) * (c[..., 1] - a[..., 1]))
+    assert float((cell_density * area).sum()) == pytest.approx(math.erf(3.5 / math.sqrt(2)) ** 2, abs=0.01)
+    plt.close(fig)
+
+
+def test_coupling_mask_viewer_redraws_and_shows_untouched_entries():
+    box = widgets.coupling_mask_viewer()
+    before = drawn(box)
+    box.alternate.value = False
+    assert drawn(box) != before
+    box.n_layers.value = 2
+    fig = draw_coupling_masks(4, alternate=False)
+    assert "never changed: 4" in figure_texts(fig)  # half of an 8-vector stays fixed
+    plt.close(fig)
+    fig = draw_coupling_masks(2, alternate=True)
+    assert "never changed: 4" not in figure_texts(fig) and "never changed: 0" in figure_texts(fig)
+    plt.close(fig)
+
+
+def test_grid_deformation_has_four_panels_and_checks_its_flow():
+    flow = flows.realnvp_2d(2, hidden=8)
+    fig = draw_grid_deformation(flow, torch.randn(300, 2), n_samples=200)
+    assert len(fig.axes) == 4
+    plt.close(fig)
+    with pytest.raises(TypeError, match="Flow"):
+        draw_grid_deformation(torch.nn.Linear(2, 2), torch.randn(3, 2))
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        draw_grid_deformation(flow, torch.randn(3, 3))
