@@ -23,17 +23,16 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["SUM_TOLERANCE", "jsd", "kl"]
+__all__ = ["SUM_TOLERANCE", "as_float64", "jsd", "kl"]
 
 #: How far a distribution's entries may sum from 1 (float32 rounding of a softmax stays well within).
 SUM_TOLERANCE = 1e-4
 
 
-def _as_distribution(name: str, value) -> tuple[torch.Tensor, bool]:
-    """``value`` as a float64 tensor checked to be distributions along its last axis,
-    and whether the caller gave a tensor (so the answer should be one too)."""
-    is_tensor = isinstance(value, torch.Tensor)
-    if is_tensor:
+def as_float64(name: str, value) -> torch.Tensor:
+    """``value`` (a tensor, NumPy array or list of real numbers) as a detached float64 tensor;
+    a ``TypeError`` for anything else, a ``ValueError`` for NaN."""
+    if isinstance(value, torch.Tensor):
         tensor = value.detach()
     elif isinstance(value, (np.ndarray, list, tuple)):
         try:
@@ -43,15 +42,25 @@ def _as_distribution(name: str, value) -> tuple[torch.Tensor, bool]:
     else:
         raise TypeError(f"{name} must be a torch.Tensor or a NumPy array, got {type(value).__name__}")
     if tensor.dtype == torch.bool or tensor.is_complex():
-        raise TypeError(f"{name} must hold real numbers (probabilities), got dtype {tensor.dtype}")
+        raise TypeError(f"{name} must hold real numbers, got dtype {tensor.dtype}")
     tensor = tensor.to(torch.float64)
+    if bool(torch.isnan(tensor).any()):
+        raise ValueError(f"{name} contains NaN")
+    return tensor
+
+
+def _as_distribution(name: str, value) -> tuple[torch.Tensor, bool]:
+    """``value`` as a float64 tensor checked to be distributions along its last axis,
+    and whether the caller gave a tensor (so the answer should be one too)."""
+    is_tensor = isinstance(value, torch.Tensor)
+    tensor = as_float64(name, value)
     if tensor.ndim == 0 or tensor.shape[-1] == 0:
         raise ValueError(
             f"{name} must have a last axis holding a distribution (shape (K,) or (..., K)), "
             f"got shape {tuple(tensor.shape)}"
         )
-    if bool(torch.isnan(tensor).any()) or bool(torch.isinf(tensor).any()):
-        raise ValueError(f"{name} contains NaN or inf: probabilities must be finite numbers in [0, 1]")
+    if bool(torch.isinf(tensor).any()):
+        raise ValueError(f"{name} contains inf: probabilities must be finite numbers in [0, 1]")
     if bool((tensor < 0).any()):
         smallest = float(tensor.min())
         raise ValueError(f"{name} has negative entries (smallest {smallest:.4g}): probabilities must be >= 0")

@@ -54,6 +54,7 @@ from torch import nn
 
 import course_gen
 from course_gen._checks import check_choice, check_int, check_positive_number, check_seed
+from course_gen.divergences import as_float64
 from course_gen.train import History, TrainingDivergedError, _resolve_device, train
 
 __all__ = [
@@ -88,24 +89,6 @@ EPS = 1e-6
 # ============================================================================ exact theory
 
 
-def _as_float64(name: str, value) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        tensor = value.detach()
-    elif isinstance(value, (np.ndarray, list, tuple)):
-        try:
-            tensor = torch.as_tensor(np.asarray(value, dtype=np.float64))
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"{name} must be a tensor or an array of numbers, got {value!r}") from err
-    else:
-        raise TypeError(f"{name} must be a torch.Tensor or a NumPy array, got {type(value).__name__}")
-    if tensor.dtype == torch.bool or tensor.is_complex():
-        raise TypeError(f"{name} must hold real numbers, got dtype {tensor.dtype}")
-    tensor = tensor.to(torch.float64)
-    if bool(torch.isnan(tensor).any()):
-        raise ValueError(f"{name} contains NaN")
-    return tensor
-
-
 def _same_shape(**tensors: torch.Tensor) -> None:
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) != 1:
@@ -114,7 +97,7 @@ def _same_shape(**tensors: torch.Tensor) -> None:
 
 
 def _densities(p_data, p_g) -> tuple[torch.Tensor, torch.Tensor]:
-    p_data, p_g = _as_float64("p_data", p_data), _as_float64("p_g", p_g)
+    p_data, p_g = as_float64("p_data", p_data), as_float64("p_g", p_g)
     _same_shape(p_data=p_data, p_g=p_g)
     for name, p in (("p_data", p_data), ("p_g", p_g)):
         if bool(torch.isinf(p).any()) or bool((p < 0).any()):
@@ -144,7 +127,7 @@ def minimax_value(p_data, p_g, d) -> torch.Tensor:
     V(D*, G) = -log 4 + 2 JSD(p_data || p_g)`` for every ``d``.
     """
     p_data, p_g = _densities(p_data, p_g)
-    d = _as_float64("d", d)
+    d = as_float64("d", d)
     _same_shape(p_data=p_data, p_g=p_g, d=d)
     if bool(((d < 0) | (d > 1)).any()):
         raise ValueError(
