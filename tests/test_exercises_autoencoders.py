@@ -10,15 +10,11 @@ import torch.nn.functional as F
 from course_gen import autoencoders
 from course_gen.exercises.autoencoders import check_bce_loss, check_masking_noise, check_principal_angles
 
+from exercise_helpers import assert_rejected
+
 
 def unattempted(*args):
     raise NotImplementedError  # TODO: your code
-
-
-def assert_rejected(feedback, *fragments):
-    assert not feedback, f"accepted a wrong answer: {feedback}"
-    for fragment in fragments:
-        assert fragment in feedback.message, f"{fragment!r} not in {feedback.message!r}"
 
 
 # ============================================================================ BCE

@@ -7,15 +7,7 @@ import torch.nn.functional as F
 
 from course_gen.exercises.autoregressive import check_conv_mask, check_made_mask, check_pixel_loss
 
-
-def assert_rejected(feedback, *phrases):
-    assert not feedback.passed, feedback
-    for phrase in phrases:
-        assert phrase in feedback.message, feedback.message
-
-
-def not_attempted(*args):
-    raise NotImplementedError  # TODO: your code
+from exercise_helpers import assert_rejected, not_attempted
 
 
 # ============================================================================ conv mask

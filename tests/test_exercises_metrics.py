@@ -11,15 +11,7 @@ import torch
 import course_gen.exercises as exercises
 from course_gen.exercises.metrics import check_bits_per_dim, check_frechet_distance, check_inception_score
 
-
-def assert_rejected(feedback, *phrases):
-    assert not feedback.passed, feedback
-    for phrase in phrases:
-        assert phrase in feedback.message, feedback.message
-
-
-def not_attempted(*args):
-    raise NotImplementedError  # TODO: your code
+from exercise_helpers import assert_rejected, not_attempted
 
 
 def test_checkers_are_exported():
