@@ -9,6 +9,7 @@ kernel, and the redrawn picture comes back to the page. It needs Chromium (Debia
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -52,18 +53,22 @@ def write_notebook(folder, cells: list[str]) -> str:
     return "widget_check.ipynb"
 
 
-def picture_source(page) -> str:
-    return page.locator("img.widget-image").first.get_attribute("src") or ""
+CELLS = [
+    "from course_gen.widgets import gan_playground, mask_viewer\nviewer = mask_viewer()\nviewer",
+    "print('ordering is', viewer.ordering.value)",
+    "playground = gan_playground(steps_per_click=20)\nplayground",
+    "print('steps done:', playground.playground.steps_done)",
+]
 
 
-def test_mask_viewer_renders_and_redraws_in_jupyterlab(tmp_path):
+@pytest.fixture(scope="module")
+def notebook_page(tmp_path_factory):
+    """A JupyterLab page showing a notebook of ``CELLS``, its kernel connected and idle."""
     executable = chromium_path()
     skip_without_jupyter()
-    name = write_notebook(tmp_path, [
-        "from course_gen.widgets import mask_viewer\nviewer = mask_viewer()\nviewer",
-        "print('ordering is', viewer.ordering.value)",
-    ])
-    with running_lab(tmp_path) as base, sync_playwright() as playwright:
+    folder = tmp_path_factory.mktemp("lab")
+    name = write_notebook(folder, CELLS)
+    with running_lab(folder) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable,
                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
         try:
@@ -73,32 +78,65 @@ def test_mask_viewer_renders_and_redraws_in_jupyterlab(tmp_path):
             page.locator(".jp-Notebook").wait_for()
             # The status bar says "Idle" once the kernel is connected (not merely started).
             page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\| Idle")).first.wait_for()
-
-            page.locator(".jp-Cell").first.click()
-            page.keyboard.press("Escape")  # command mode: Shift+Enter runs the cell and moves on
-            page.keyboard.press("Shift+Enter")
-
-            picture = page.locator("img.widget-image").first
-            picture.wait_for()
-            page.wait_for_function(
-                "() => (document.querySelector('img.widget-image')?.naturalWidth ?? 0) > 100")
-            before = picture_source(page)
-            assert page.get_by_text("Error displaying widget").count() == 0
-
-            page.locator("button.widget-toggle-button", has_text="random").click()
-            page.wait_for_function(
-                "before => document.querySelector('img.widget-image').src !== before", arg=before)
-            page.wait_for_function(
-                "() => (document.querySelector('img.widget-image')?.naturalWidth ?? 0) > 100")
-
-            # The click reached the kernel: the control's value there changed too.
-            page.locator(".jp-Cell").nth(1).click()
-            page.keyboard.press("Escape")
-            page.keyboard.press("Shift+Enter")
-            page.get_by_text("ordering is random").wait_for()
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failure.png"))
-            print("screenshot of the failure:", tmp_path / "failure.png")
-            raise
+            yield page
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(page, path):
+    try:
+        yield
+    except Exception:
+        page.screenshot(path=str(path))
+        print("screenshot of the failure:", path)
+        raise
+
+
+def run_cell(page, index: int) -> None:
+    page.locator(".jp-Cell").nth(index).click()
+    page.keyboard.press("Escape")  # command mode: Shift+Enter runs the cell
+    page.keyboard.press("Shift+Enter")
+
+
+def shown_picture(page, cell: int):
+    """The widget picture of cell ``cell`` once it is decoded and drawn (not a broken image)."""
+    picture = page.locator(".jp-Cell").nth(cell).locator("img.widget-image").first
+    picture.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 100", arg=picture.element_handle())
+    return picture
+
+
+def wait_for_redraw(page, picture, before: str) -> None:
+    page.wait_for_function("([img, before]) => img.src !== before && img.complete && img.naturalWidth > 100",
+                           arg=[picture.element_handle(), before])
+
+
+def test_mask_viewer_renders_and_redraws_in_jupyterlab(notebook_page, tmp_path):
+    page = notebook_page
+    with screenshot_on_failure(page, tmp_path / "failure.png"):
+        run_cell(page, 0)
+        picture = shown_picture(page, 0)
+        assert page.get_by_text("Error displaying widget").count() == 0
+        before = picture.get_attribute("src")
+
+        page.locator(".jp-Cell").nth(0).locator("button.widget-toggle-button", has_text="random").click()
+        wait_for_redraw(page, picture, before)
+
+        # The click reached the kernel: the control's value there changed too.
+        run_cell(page, 1)
+        page.get_by_text("ordering is random").wait_for()
+
+
+def test_gan_playground_step_button_trains_and_redraws(notebook_page, tmp_path):
+    page = notebook_page
+    with screenshot_on_failure(page, tmp_path / "failure.png"):
+        run_cell(page, 2)
+        picture = shown_picture(page, 2)
+        before = picture.get_attribute("src")
+
+        page.locator(".jp-Cell").nth(2).locator("button", has_text="step").first.click()
+        wait_for_redraw(page, picture, before)
+
+        run_cell(page, 3)
+        page.get_by_text("steps done: 20").wait_for()
