@@ -21,18 +21,13 @@ from course_gen.data import digits
 from course_gen.train import train
 
 try:  # run by benchmarks/run.py, which puts this folder on sys.path
-    from run import print_table
+    from run import best_time, print_table
 except ImportError:  # pragma: no cover - imported some other way
-    from benchmarks.run import print_table
+    from benchmarks.run import best_time, print_table
 
 
 def best_ms(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times)
+    return 1000 * best_time(fn, repeats)[0]
 
 
 def conv_log_det_table() -> None:

@@ -14,7 +14,6 @@ of computing the statistics is common and not counted. "rel. diff" is |ours - sc
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import scipy.linalg
@@ -23,9 +22,9 @@ import torch
 from course_gen import metrics
 
 try:  # run by benchmarks/run.py, which puts this folder on sys.path
-    from run import print_table
+    from run import best_time, print_table
 except ImportError:  # pragma: no cover - imported some other way
-    from benchmarks.run import print_table
+    from benchmarks.run import best_time, print_table
 
 
 def feature_stats(n: int, d: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,15 +38,6 @@ def scipy_frechet(mu1, s1, mu2, s2) -> float:
     mu1, s1, mu2, s2 = (t.numpy() for t in (mu1, s1, mu2, s2))
     covmean = scipy.linalg.sqrtm(s1 @ s2)
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean).real)
-
-
-def best_time(fn, repeats: int):
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def fid_table(dims=(64, 512, 2048), n: int = 4096) -> None:

@@ -18,7 +18,6 @@ coordinate descent runs on one. Objectives are summed over the patches, in float
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import torch
@@ -27,9 +26,9 @@ from course_gen import sparse_coding as sc
 from course_gen.data import patches
 
 try:  # run by benchmarks/run.py, which puts this folder on sys.path
-    from run import print_table
+    from run import best_time, print_table
 except ImportError:  # pragma: no cover - imported some other way
-    from benchmarks.run import print_table
+    from benchmarks.run import best_time, print_table
 
 N_PATCHES = 5000
 N_ATOMS = 100
@@ -49,15 +48,6 @@ def patch_atom_problem() -> tuple[torch.Tensor, torch.Tensor, float]:
     D = patches(N_ATOMS, seed=1).double()
     D = D - D.mean(1, keepdim=True)
     return X, D / D.norm(dim=1, keepdim=True), 0.05
-
-
-def best_time(fn, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def sklearn_codes(X: torch.Tensor, D: torch.Tensor, lam: float) -> torch.Tensor:

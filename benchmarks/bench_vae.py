@@ -9,7 +9,6 @@ the best of 3 runs (wall clock), on one CPU thread (as the notebooks run).
 
 from __future__ import annotations
 
-import time
 
 import torch
 
@@ -17,18 +16,9 @@ from course_gen import data, vae
 from course_gen.train import train
 
 try:  # run by benchmarks/run.py, which puts this folder on sys.path
-    from run import print_table
+    from run import best_time, print_table
 except ImportError:  # pragma: no cover - imported some other way
-    from benchmarks.run import print_table
-
-
-def best_time(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    from benchmarks.run import best_time, print_table
 
 
 def vae_table() -> None:
@@ -42,11 +32,11 @@ def vae_table() -> None:
         history = train(model, x_train, steps=300, lr=2e-3, batch_size=128, device="cpu", progress=False)
         rows = [["train step (batch 128)", "-", "-", history.seconds / history.steps * 1000, "-"]]
         with torch.no_grad():
-            elbo_seconds = best_time(lambda: model.elbo(x_test, seed=0))
+            elbo_seconds, _ = best_time(lambda: model.elbo(x_test, seed=0))
         rows.append(["ELBO (1 sample)", 1, "-", elbo_seconds * 1000, elbo_seconds * 1000])
         for k in (10, 100, 1000):
             for chunk in sorted({10, min(100, k), k}):
-                seconds = best_time(lambda: vae.iwae_bound(model, x_test, k=k, seed=0, chunk=chunk))
+                seconds, _ = best_time(lambda: vae.iwae_bound(model, x_test, k=k, seed=0, chunk=chunk))
                 rows.append([f"IWAE bound, chunk {chunk}", k, chunk * x_test.shape[0] * 64, seconds * 1000,
                              seconds * 1000 / k])
     finally:

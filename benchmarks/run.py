@@ -18,12 +18,23 @@ import importlib.util
 import platform
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 import torch
 
 from course_gen.notebook_runner import course_notebooks, execute_notebook
+
+
+def best_time(fn, repeats: int = 3) -> tuple[float, object]:
+    """The best of ``repeats`` wall-clock times of ``fn()`` in seconds, and its last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
 
 
 def print_table(title: str, header: list[str], rows: list[list]) -> None:
