@@ -27,12 +27,15 @@ by the reverse KL; :func:`energy_log_density` holds the paper's four test energi
 
 Discrete images (digits, values ``k / (K - 1)`` for ``K`` levels; binarized digits ``K = 2``):
 :func:`dequantize` adds uniform noise, ``y = (k + u) / K`` with ``u ~ U[0, 1)^D``, and
-``log P(x) >= E_u[log p(y)] - D log K`` (Theis et al.; Ho et al., Flow++). :class:`DequantizedFlow`
-wraps a flow on ``y`` so that it takes the discrete images directly.
+``log P(x) >= E_u[log p(y)] - D log K`` (Theis et al.). Flow++ (Ho et al.) learns the noise instead:
+:class:`VariationalDequantizer` draws ``u ~ q(u | x)`` and the bound becomes
+``E_q[log p(y) - log q(u | x)] - D log K``. :class:`DequantizedFlow` wraps a flow on ``y`` (with
+either noise) so that it takes the discrete images directly.
 
 Recipe for digits (notebook 04) and binarized digits (notebook 07)::
 
-    model = flows.realnvp_digits(n_levels=2)          # or 17 for the grey-level digits
+    model = flows.realnvp_digits(n_levels=2)          # or 17 for the grey-level digits;
+                                                      # dequantization="variational" learns the noise
     train(model, x_train, steps=2000, lr=1e-3)        # loss(x): -bound / D, dequantised inside
     flows.dequantized_bits_per_dim(model, x_test)     # test bits/dim (an upper bound)
     model.log_prob(x_test)                            # lower bound on log P(x), nats per image
@@ -57,6 +60,7 @@ __all__ = [
     "ActNorm",
     "AdditiveCoupling",
     "AffineCoupling",
+    "DEQUANTIZATIONS",
     "DequantizedFlow",
     "Flow",
     "Invertible1x1Conv",
@@ -66,6 +70,7 @@ __all__ = [
     "Squeeze",
     "StandardNormal",
     "Transform",
+    "VariationalDequantizer",
     "VariationalFlow",
     "coupling_mask",
     "dequantize",
@@ -84,6 +89,8 @@ __all__ = [
 MASKS = ("half", "alternating", "checkerboard", "channel")
 #: The four unnormalised 2-D test densities of Rezende and Mohamed (2015), ``p(z) ~ exp(-U(z))``.
 ENERGY_NAMES = ("U1", "U2", "U3", "U4")
+#: The noise of :func:`realnvp_digits`: uniform, or learned by a :class:`VariationalDequantizer`.
+DEQUANTIZATIONS = ("uniform", "variational")
 
 
 # ============================================================================ checks
@@ -118,10 +125,10 @@ def _check_channels(x, channels: int, name: str = "x") -> torch.Tensor:
 
 
 def _check_shape(dim) -> tuple[int, ...]:
-    """``dim``: an int D (vectors) or a shape ``(C, H, W)`` (images)."""
+    """``dim``: an int D or ``(D,)`` (vectors) or a shape ``(C, H, W)`` (images)."""
     if isinstance(dim, Sequence) and not isinstance(dim, str):
-        if len(dim) != 3:
-            raise ValueError(f"an image shape must be (C, H, W), got {tuple(dim)!r}")
+        if len(dim) not in (1, 3):
+            raise ValueError(f"a shape must be D or (D,) for vectors or (C, H, W) for images, got {tuple(dim)!r}")
         return tuple(check_int("shape entry", d, minimum=1) for d in dim)
     return (check_int("dim", dim, minimum=1),)
 
@@ -309,16 +316,17 @@ def _resolve_mask(mask, shape: tuple[int, ...], flip: bool) -> torch.Tensor:
     return 1 - mask if flip else mask.clone()
 
 
-def _coupling_net(shape: tuple[int, ...], hidden: int, outputs: int) -> nn.Module:
+def _coupling_net(shape: tuple[int, ...], hidden: int, outputs: int, extra_channels: int = 1) -> nn.Module:
     """An MLP for vectors, a 3x3 conv net for images; ``outputs`` copies of the input size out.
 
+    Images come in with ``extra_channels`` more channels (the couplings append their mask).
     The last layer starts at zero, so a fresh coupling layer is the identity (stable training)."""
     if len(shape) == 1:
         layers = [nn.Linear(shape[0], hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                   nn.Linear(hidden, outputs * shape[0])]
     else:
         channels = shape[0]
-        layers = [nn.Conv2d(channels + 1, hidden, 3, padding=1), nn.ReLU(), nn.Conv2d(hidden, hidden, 3, padding=1),
+        layers = [nn.Conv2d(channels + extra_channels, hidden, 3, padding=1), nn.ReLU(), nn.Conv2d(hidden, hidden, 3, padding=1),
                   nn.ReLU(), nn.Conv2d(hidden, outputs * channels, 3, padding=1)]
     nn.init.zeros_(layers[-1].weight)
     nn.init.zeros_(layers[-1].bias)
@@ -790,31 +798,87 @@ def discretize(y: torch.Tensor, n_levels: int) -> torch.Tensor:
     return torch.clamp(torch.floor(y * n_levels), 0, n_levels - 1) / (n_levels - 1)
 
 
+class VariationalDequantizer(nn.Module):
+    """Flow++'s variational dequantisation: learned noise ``q(u | x)`` on ``(0, 1)^D`` instead of ``U[0, 1)^D``.
+
+    A conditional flow from ``eps ~ N(0, I)``: ``h = m(x) + exp(s(x)) eps``, ``u = sigmoid(h)``, so
+
+        log q(u | x) = log N(eps) - sum s(x) - sum log[sigmoid(h) (1 - sigmoid(h))].
+
+    With ``y = (k + u) / K``, ``log P(x) >= E_q[log p(y) - log q(u | x)] - D log K``: the gap is
+    ``KL(q(u | x) || p(u | x))``, zero when ``q`` is the flow's own density inside the cell of ``x``
+    (uniform noise is the special case ``q = 1``). ``m`` and ``s`` (``|s| <= scale_bound``) come from a
+    network of ``x`` (an MLP for vectors, a conv net for images of shape ``(C, H, W)``).
+    """
+
+    def __init__(self, shape, hidden: int = 16, scale_bound: float = 3.0):
+        super().__init__()
+        self.event_shape = _check_shape(shape)
+        self.net = _coupling_net(self.event_shape, check_int("hidden", hidden, minimum=1), 2, extra_channels=0)
+        self.scale_bound = check_positive_number("scale_bound", scale_bound)
+        self.noise = StandardNormal(self.event_shape)
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(u, log q(u | x))`` for discrete images ``x`` in ``[0, 1]`` and noise ``eps`` of the same shape."""
+        x = _check_event(x, self.event_shape)
+        if eps.shape != x.shape:
+            raise ValueError(f"eps must have the shape of x {tuple(x.shape)}, got {tuple(eps.shape)}")
+        m, raw_s = self.net(2 * x - 1).chunk(2, dim=1)
+        s = self.scale_bound * torch.tanh(raw_s / self.scale_bound)
+        h = m + torch.exp(s) * eps
+        log_q = self.noise.log_prob(eps) - (s + F.logsigmoid(h) + F.logsigmoid(-h)).flatten(1).sum(1)
+        return torch.sigmoid(h), log_q
+
+    def sample(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw ``u ~ q(u | x)`` (``eps`` from ``generator`` when given); returns ``(u, log q(u | x))``."""
+        return self(x, self.noise.sample(x.shape[0], generator))
+
+
 class DequantizedFlow(nn.Module):
     """A flow on dequantised discrete images: takes the discrete images directly.
 
-    ``flow`` models ``y = dequantize(x)`` in ``[0, 1)^D`` (typically starting with
-    :class:`LogitTransform`). ``log_prob(x)`` is the dequantisation lower bound on the discrete
-    log-likelihood, ``E_u[log p(y)] - D log K`` (nats per image, ``n_samples`` noise draws);
-    ``loss(x)`` is its negative divided by ``D`` (nats per dimension, one draw);
-    ``sample(n)`` returns discrete images ``k / (K - 1)``; ``encode``/``decode`` map to and from the latent.
+    ``flow`` models ``y = (k + u) / K`` in ``[0, 1)^D`` (typically starting with
+    :class:`LogitTransform`), with ``u ~ U[0, 1)^D`` or, given a ``dequantizer``
+    (:class:`VariationalDequantizer`), ``u ~ q(u | x)``. ``log_prob(x)`` is the dequantisation lower
+    bound on the discrete log-likelihood, ``E_u[log p(y) - log q(u | x)] - D log K`` (``log q = 0`` for
+    uniform noise; nats per image, ``n_samples`` noise draws); ``loss(x)`` is its negative divided by ``D``
+    (nats per dimension, one draw); ``sample(n)`` returns discrete images ``k / (K - 1)``;
+    ``encode``/``decode`` map to and from the latent.
     """
 
-    def __init__(self, flow: Flow, n_levels: int):
+    def __init__(self, flow: Flow, n_levels: int, dequantizer: VariationalDequantizer | None = None):
         super().__init__()
         if not isinstance(flow, Flow):
             raise TypeError(f"flow must be a course_gen.flows.Flow, got {type(flow).__name__}")
+        if dequantizer is not None:
+            if not isinstance(dequantizer, VariationalDequantizer):
+                raise TypeError(f"dequantizer must be None (uniform noise) or a VariationalDequantizer, "
+                                f"got {type(dequantizer).__name__}")
+            if dequantizer.event_shape != flow.event_shape:
+                raise ValueError(f"the dequantizer's shape {dequantizer.event_shape} must be the flow's "
+                                 f"{flow.event_shape}")
         self.flow = flow
         self.n_levels = check_int("n_levels", n_levels, minimum=2)
+        self.dequantizer = dequantizer
         self.n_dims = math.prod(flow.event_shape)
+
+    def dequantize(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(y, log q(u | x))``: ``y = (k + u) / K`` with this model's noise (``log q = 0`` for uniform noise)."""
+        if self.dequantizer is None:
+            y = dequantize(x, self.n_levels, generator)
+            return y, y.new_zeros(y.shape[0])
+        k = _check_levels(x, self.n_levels)
+        u, log_q = self.dequantizer.sample(x, generator)
+        return (k + u) / self.n_levels, log_q
 
     def log_prob(self, x: torch.Tensor, n_samples: int = 1, seed: int | None = None) -> torch.Tensor:
         """Lower bound on ``log P(x)`` in nats per image, averaged over ``n_samples`` noise draws."""
         n_samples = check_int("n_samples", n_samples, minimum=1)
         x = _check_tensor(x, "x")
         repeated = x.expand(n_samples, *x.shape).reshape(n_samples * x.shape[0], *x.shape[1:])  # all draws at once
-        log_p_y = self.flow.log_prob(dequantize(repeated, self.n_levels, _generator(seed)))
-        return log_p_y.reshape(n_samples, x.shape[0]).mean(0) - self.n_dims * math.log(self.n_levels)
+        y, log_q = self.dequantize(repeated, _generator(seed))
+        bound = self.flow.log_prob(y) - log_q
+        return bound.reshape(n_samples, x.shape[0]).mean(0) - self.n_dims * math.log(self.n_levels)
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         """``-log_prob(x) / D`` averaged over the batch (nats per dimension)."""
@@ -828,7 +892,7 @@ class DequantizedFlow(nn.Module):
     @torch.no_grad()
     def encode(self, x: torch.Tensor, seed: int | None = 0) -> torch.Tensor:
         """The latent ``z = f(y)`` of dequantised images (noise seeded by ``seed``)."""
-        return self.flow(dequantize(x, self.n_levels, _generator(seed)))[0]
+        return self.flow(self.dequantize(x, _generator(seed))[0])[0]
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, discrete: bool = False) -> torch.Tensor:
@@ -856,15 +920,17 @@ def dequantized_bits_per_dim(model: DequantizedFlow, x: torch.Tensor, n_samples:
 
 
 def realnvp_digits(n_levels: int = 17, hidden: int = 32, n_checkerboard: int = 2, n_channel: int = 2,
-                   alpha: float = 0.05, seed: int = 0) -> DequantizedFlow:
+                   alpha: float = 0.05, seed: int = 0, dequantization: str = "uniform") -> DequantizedFlow:
     """A small RealNVP/Glow flow for 8x8 digits, as a :class:`DequantizedFlow` with ``n_levels`` levels.
 
     Logit transform; ``n_checkerboard`` affine couplings with alternating checkerboard masks on
     ``(1, 8, 8)`` (ActNorm before each); :class:`Squeeze` to ``(4, 4, 4)``; then ``n_channel`` Glow
-    steps (ActNorm, LU 1x1 convolution, channel coupling with alternating halves). Parameters are
-    seeded by ``seed``. See the module docstring for the recipe.
+    steps (ActNorm, LU 1x1 convolution, channel coupling with alternating halves). ``dequantization``
+    (see :data:`DEQUANTIZATIONS`): ``"variational"`` adds a :class:`VariationalDequantizer` with
+    ``hidden // 2`` channels. Parameters are seeded by ``seed``. See the module docstring for the recipe.
     """
     check_int("n_levels", n_levels, minimum=2)
+    check_choice("dequantization", dequantization, DEQUANTIZATIONS)
     torch.manual_seed(check_seed(seed))
     generator = torch.Generator().manual_seed(seed)
     layers: list[Transform] = [LogitTransform(alpha)]
@@ -874,4 +940,5 @@ def realnvp_digits(n_levels: int = 17, hidden: int = 32, n_checkerboard: int = 2
     for k in range(check_int("n_channel", n_channel, minimum=0)):
         layers += [ActNorm(4), Invertible1x1Conv(4, lu=True, generator=generator),
                    AffineCoupling((4, 4, 4), "channel", hidden=hidden, flip=k % 2 == 1)]
-    return DequantizedFlow(Flow(layers, event_shape=(1, 8, 8)), n_levels)
+    dequantizer = VariationalDequantizer((1, 8, 8), hidden=max(hidden // 2, 1)) if dequantization == "variational" else None
+    return DequantizedFlow(Flow(layers, event_shape=(1, 8, 8)), n_levels, dequantizer)

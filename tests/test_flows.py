@@ -310,31 +310,96 @@ def test_dequantize_works_for_any_number_of_levels_and_discretize_inverts_it():
         flows.dequantize(torch.tensor([0.3]), 17)
 
 
-def test_the_dequantisation_bound_is_below_the_exact_discrete_log_likelihood():
-    # A 1-D flow on [0,1): logit then affine. P(k) = integral of p over [k/K, (k+1)/K), exactly
-    # computable with the logistic CDF; the bound E_u log p(y) - log K must lie below log P(k).
-    n_levels = 4
+def one_dimensional_flow():
+    """A 1-D flow on [0, 1) (logit, then a perturbed affine map) and its log-density on a fine grid."""
     flow = flows.Flow([flows.LogitTransform(0.05), perturbed(flows.ActNorm(1)).float()], event_shape=(1,))
     with torch.no_grad():
         flow.transforms[1].initialized.fill_(True)
-    model = flows.DequantizedFlow(flow, n_levels)
     ys = torch.linspace(0, 1, 20001)[:-1, None]
     with torch.no_grad():
         log_density = flow.log_prob(ys)
+    return flow, ys, log_density
+
+
+def exact_log_probability(ys, log_density, k, n_levels):
+    """``log P(k)``: the log of the density's integral over the cell ``[k/K, (k+1)/K)`` (grid mean)."""
+    cell = log_density[(ys[:, 0] >= k / n_levels) & (ys[:, 0] < (k + 1) / n_levels)]
+    return math.log(float(cell.exp().mean()) / n_levels), cell
+
+
+def test_the_dequantisation_bound_is_below_the_exact_discrete_log_likelihood():
+    # P(k) = integral of p over [k/K, (k+1)/K); the bound E_u log p(y) - log K must lie below log P(k).
+    n_levels = 4
+    flow, ys, log_density = one_dimensional_flow()
+    model = flows.DequantizedFlow(flow, n_levels)
     for k in range(n_levels):
-        x = torch.full((1, 1), k / (n_levels - 1))
-        cell = log_density[(ys[:, 0] >= k / n_levels) & (ys[:, 0] < (k + 1) / n_levels)]
-        exact = math.log(float(cell.exp().mean()) / n_levels)  # log of the integral over the cell
+        exact, cell = exact_log_probability(ys, log_density, k, n_levels)
         jensen = float(cell.mean()) - math.log(n_levels)  # E_u log p(y) - log K, on the grid
         with torch.no_grad():
-            bound = float(model.log_prob(x, n_samples=4000, seed=0))
+            bound = float(model.log_prob(torch.full((1, 1), k / (n_levels - 1)), n_samples=4000, seed=0))
         assert bound <= exact + 1e-3
         assert bound == pytest.approx(jensen, abs=0.15)  # Monte Carlo error; log K = 1.39
 
 
-def test_realnvp_digits_trains_below_the_uniform_bits_per_dim_and_samples_images():
+@pytest.mark.parametrize("shape", [(3,), (1, 4, 4), (2, 2, 3)])
+def test_variational_dequantizer_log_q_matches_the_autograd_jacobian(shape):
+    # u = g_x(eps) elementwise-invertible, so log q(u|x) = log N(eps) - log|det du/deps|.
+    dequantizer = perturbed(flows.VariationalDequantizer(shape, hidden=6), scale=0.3)
+    x = torch.randint(0, 5, (4, *shape), generator=torch.Generator().manual_seed(2)).double() / 4
+    eps = example_input(shape, seed=3)
+    u, log_q = dequantizer(x, eps)
+    log_det = torch.stack([
+        torch.linalg.slogdet(torch.autograd.functional.jacobian(
+            lambda e, i=i: dequantizer(x[i:i + 1], e[None])[0][0].flatten(), eps[i]).reshape(u[0].numel(), -1))[1]
+        for i in range(len(x))])
+    normal = (-0.5 * eps.pow(2) - 0.5 * math.log(2 * math.pi)).flatten(1).sum(1)
+    torch.testing.assert_close(log_q, normal - log_det, rtol=0, atol=1e-6)
+    assert bool(((u > 0) & (u < 1)).all())
+    model = flows.DequantizedFlow(flows.Flow([flows.LogitTransform()], event_shape=shape), 5,
+                                  dequantizer.float())
+    y, _ = model.dequantize(x.float(), torch.Generator().manual_seed(0))
+    assert torch.equal(flows.discretize(y, 5), x.float())  # the noise stays inside the cell of x
+
+
+def test_learning_the_dequantisation_noise_closes_the_gap_to_the_exact_likelihood():
+    # The gap of the variational bound is KL(q(u|x) || p(u|x)): training q alone (the flow frozen)
+    # must bring the bound from far below log P(k) (uniform noise) to near it, never above it.
+    n_levels = 4
+    flow, ys, log_density = one_dimensional_flow()
+    flow.requires_grad_(False)
+    uniform = flows.DequantizedFlow(flow, n_levels)
+    torch.manual_seed(0)
+    variational = flows.DequantizedFlow(flow, n_levels, flows.VariationalDequantizer(1, hidden=16))
+    levels = (torch.arange(n_levels, dtype=torch.float32) / (n_levels - 1))[:, None]
+    train(variational, levels.repeat(64, 1), steps=300, lr=1e-2, batch_size=64, progress=False, device="cpu", seed=0)
+    uniform_gaps, variational_gaps = [], []
+    for k in range(n_levels):
+        exact, _ = exact_log_probability(ys, log_density, k, n_levels)
+        with torch.no_grad():
+            uniform_gaps.append(exact - float(uniform.log_prob(levels[k:k + 1], n_samples=20000, seed=0)))
+            variational_gaps.append(exact - float(variational.log_prob(levels[k:k + 1], n_samples=20000, seed=0)))
+    assert min(variational_gaps) > -1e-2  # still a lower bound (up to Monte Carlo error)
+    assert sum(uniform_gaps) > 1.0 and sum(variational_gaps) < 0.1 * sum(uniform_gaps)
+
+
+def test_dequantized_flow_rejects_a_dequantizer_that_does_not_fit():
+    flow = flows.Flow([flows.LogitTransform()], event_shape=(1, 8, 8))
+    with pytest.raises(ValueError, match=r"dequantizer's shape \(1, 4, 4\) must be the flow's \(1, 8, 8\)"):
+        flows.DequantizedFlow(flow, 2, flows.VariationalDequantizer((1, 4, 4)))
+    with pytest.raises(TypeError, match="VariationalDequantizer, got str"):
+        flows.DequantizedFlow(flow, 2, "variational")
+    with pytest.raises(ValueError, match=r"D or \(D,\) for vectors or \(C, H, W\) for images, got \(2, 3\)"):
+        flows.VariationalDequantizer((2, 3))
+    with pytest.raises(ValueError, match="eps must have the shape of x"):
+        flows.VariationalDequantizer(3)(torch.zeros(2, 3), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="uniform.*variational"):
+        flows.realnvp_digits(dequantization="gaussian")
+
+
+@pytest.mark.parametrize("dequantization", flows.DEQUANTIZATIONS)
+def test_realnvp_digits_trains_below_the_uniform_bits_per_dim_and_samples_images(dequantization):
     x_train, _ = digits("train", binarize=True)
-    model = flows.realnvp_digits(n_levels=2, hidden=8, n_checkerboard=2, n_channel=1)
+    model = flows.realnvp_digits(n_levels=2, hidden=8, n_checkerboard=2, n_channel=1, dequantization=dequantization)
     uniform = 1.0  # a uniform distribution over {0, 1}^64 has exactly 1 bit/dim
     train(model, x_train, steps=60, lr=3e-3, batch_size=128, progress=False, device="cpu")
     assert flows.dequantized_bits_per_dim(model, x_train[:300]) < uniform
