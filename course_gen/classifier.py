@@ -43,15 +43,15 @@ FEATURE_LAYER = "fc1: the 64 ReLU units before the output layer"
 TRAIN_STEPS = 2000
 
 
-def _check_digit_images(x) -> torch.Tensor:
+def _check_digit_images(x, size: int = 8) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor of shape (n, 1, 8, 8), got {type(x).__name__}")
+        raise TypeError(f"images must be a torch.Tensor of shape (n, 1, {size}, {size}), got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"images must be a float tensor with values in [0, 1], got dtype {x.dtype}")
-    if x.ndim == 3 and tuple(x.shape[1:]) == (8, 8):
+    if x.ndim == 3 and tuple(x.shape[1:]) == (size, size):
         x = x[:, None]
-    if x.ndim != 4 or tuple(x.shape[1:]) != (1, 8, 8) or x.shape[0] == 0:
-        raise ValueError(f"images must have shape (n, 1, 8, 8) (8x8 digits), got {tuple(x.shape)}")
+    if x.ndim != 4 or tuple(x.shape[1:]) != (1, size, size) or x.shape[0] == 0:
+        raise ValueError(f"images must have shape (n, 1, {size}, {size}) ({size}x{size} digits), got {tuple(x.shape)}")
     if not bool(torch.isfinite(x).all()):
         raise ValueError("images contain NaN or infinite values")
     low, high = float(x.min()), float(x.max())
@@ -64,22 +64,28 @@ def _check_digit_images(x) -> torch.Tensor:
 
 
 class DigitsClassifier(nn.Module):
-    """A small CNN for 8x8 digits; ``features(x)`` are the 64 ``fc1`` activations, ``probs(x)`` p(y|x).
+    """A small CNN for digits; ``features(x)`` are the ``hidden`` ``fc1`` activations, ``probs(x)`` p(y|x).
 
+    ``image_size`` 8 (scikit-learn's digits, the architecture above) or 28 (MNIST: a third conv
+    layer and a second max-pool, ``32 x 7 x 7`` into ``fc1``).
     ``binarize_prob``: in training, the probability that an image is binarized (``x >= 0.5``)
     before the network sees it; each training image is also shifted by -1, 0 or 1 pixel.
     """
 
-    def __init__(self, hidden: int = 64, binarize_prob: float = 0.5, dropout: float = 0.2):
+    def __init__(self, hidden: int = 64, binarize_prob: float = 0.5, dropout: float = 0.2, image_size: int = 8):
         super().__init__()
         hidden = check_int("hidden", hidden, minimum=1)
+        if image_size not in (8, 28):
+            raise ValueError(f"image_size must be 8 (digits) or 28 (MNIST), got {image_size!r}")
+        self.image_size = image_size
         self.binarize_prob = check_probability("binarize_prob", binarize_prob, include_one=True)
-        self.conv = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
-            nn.MaxPool2d(2),
-        )
-        self.fc1 = nn.Linear(32 * 4 * 4, hidden)
+        layers = [nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        pooled = image_size // 2
+        if image_size == 28:
+            layers += [nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            pooled = image_size // 4
+        self.conv = nn.Sequential(*layers)
+        self.fc1 = nn.Linear(32 * pooled**2, hidden)
         self.dropout = nn.Dropout(check_probability("dropout", dropout))
         self.out = nn.Linear(hidden, 10)
 
@@ -87,8 +93,8 @@ class DigitsClassifier(nn.Module):
         return F.relu(self.fc1(self.conv(x).flatten(1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (n, 10) of images (n, 1, 8, 8) with values in [0, 1]."""
-        x = _check_digit_images(x)
+        """Logits (n, 10) of images (n, 1, S, S) with values in [0, 1], S = ``image_size``."""
+        x = _check_digit_images(x, self.image_size)
         return self.out(self.dropout(self._features(x)))
 
     def _device(self) -> torch.device:
@@ -96,7 +102,7 @@ class DigitsClassifier(nn.Module):
 
     @torch.no_grad()
     def _eval_batches(self, x: torch.Tensor, fn, batch_size: int = 1024) -> torch.Tensor:
-        x = _check_digit_images(x)
+        x = _check_digit_images(x, self.image_size)
         was_training = self.training
         self.eval()
         try:
@@ -121,15 +127,15 @@ class DigitsClassifier(nn.Module):
         binary = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < self.binarize_prob
         x = torch.where(binary, (x >= 0.5).to(x.dtype), x)
         shift_rows, shift_cols = (int(s) for s in torch.randint(-1, 2, (2,)))
-        padded = F.pad(x, (1, 1, 1, 1))
-        return padded[:, :, 1 + shift_rows:9 + shift_rows, 1 + shift_cols:9 + shift_cols]
+        padded, end = F.pad(x, (1, 1, 1, 1)), self.image_size + 1
+        return padded[:, :, 1 + shift_rows:end + shift_rows, 1 + shift_cols:end + shift_cols]
 
     def loss(self, batch) -> torch.Tensor:
         """Cross-entropy of the labels on augmented images; ``batch = (images, labels)``."""
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError("DigitsClassifier.loss expects a batch (images, labels)")
         x, y = batch
-        x = _check_digit_images(x)
+        x = _check_digit_images(x, self.image_size)
         return F.cross_entropy(self(self._augment(x)), y)
 
 

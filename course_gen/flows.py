@@ -920,25 +920,31 @@ def dequantized_bits_per_dim(model: DequantizedFlow, x: torch.Tensor, n_samples:
 
 
 def realnvp_digits(n_levels: int = 17, hidden: int = 32, n_checkerboard: int = 2, n_channel: int = 2,
-                   alpha: float = 0.05, seed: int = 0, dequantization: str = "uniform") -> DequantizedFlow:
-    """A small RealNVP/Glow flow for 8x8 digits, as a :class:`DequantizedFlow` with ``n_levels`` levels.
+                   alpha: float = 0.05, seed: int = 0, dequantization: str = "uniform",
+                   image_size: int = 8) -> DequantizedFlow:
+    """A small RealNVP/Glow flow for digits, as a :class:`DequantizedFlow` with ``n_levels`` levels.
 
     Logit transform; ``n_checkerboard`` affine couplings with alternating checkerboard masks on
-    ``(1, 8, 8)`` (ActNorm before each); :class:`Squeeze` to ``(4, 4, 4)``; then ``n_channel`` Glow
-    steps (ActNorm, LU 1x1 convolution, channel coupling with alternating halves). ``dequantization``
-    (see :data:`DEQUANTIZATIONS`): ``"variational"`` adds a :class:`VariationalDequantizer` with
-    ``hidden // 2`` channels. Parameters are seeded by ``seed``. See the module docstring for the recipe.
+    ``(1, S, S)`` (ActNorm before each), ``S = image_size`` (8 for the 8x8 digits, 28 for MNIST);
+    :class:`Squeeze` to ``(4, S/2, S/2)``; then ``n_channel`` Glow steps (ActNorm, LU 1x1 convolution,
+    channel coupling with alternating halves). ``dequantization`` (see :data:`DEQUANTIZATIONS`):
+    ``"variational"`` adds a :class:`VariationalDequantizer` with ``hidden // 2`` channels.
+    Parameters are seeded by ``seed``. See the module docstring for the recipe.
     """
     check_int("n_levels", n_levels, minimum=2)
     check_choice("dequantization", dequantization, DEQUANTIZATIONS)
+    size = check_int("image_size", image_size, minimum=2)
+    if size % 2:
+        raise ValueError(f"image_size must be even (the flow squeezes 2x2 blocks into channels), got {size}")
     torch.manual_seed(check_seed(seed))
     generator = torch.Generator().manual_seed(seed)
+    image, squeezed = (1, size, size), (4, size // 2, size // 2)
     layers: list[Transform] = [LogitTransform(alpha)]
     for k in range(check_int("n_checkerboard", n_checkerboard, minimum=0)):
-        layers += [ActNorm(1), AffineCoupling((1, 8, 8), "checkerboard", hidden=hidden, flip=k % 2 == 1)]
+        layers += [ActNorm(1), AffineCoupling(image, "checkerboard", hidden=hidden, flip=k % 2 == 1)]
     layers.append(Squeeze())
     for k in range(check_int("n_channel", n_channel, minimum=0)):
         layers += [ActNorm(4), Invertible1x1Conv(4, lu=True, generator=generator),
-                   AffineCoupling((4, 4, 4), "channel", hidden=hidden, flip=k % 2 == 1)]
-    dequantizer = VariationalDequantizer((1, 8, 8), hidden=max(hidden // 2, 1)) if dequantization == "variational" else None
-    return DequantizedFlow(Flow(layers, event_shape=(1, 8, 8)), n_levels, dequantizer)
+                   AffineCoupling(squeezed, "channel", hidden=hidden, flip=k % 2 == 1)]
+    dequantizer = VariationalDequantizer(image, hidden=max(hidden // 2, 1)) if dequantization == "variational" else None
+    return DequantizedFlow(Flow(layers, event_shape=image), n_levels, dequantizer)

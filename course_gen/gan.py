@@ -314,18 +314,23 @@ def _mlp(inputs: int, outputs: int, hidden: int, layers: int, activation: Callab
     return nn.Sequential(*modules)
 
 
-def _check_image_size(image_size: int) -> int:
+def _check_image_size(image_size: int) -> tuple[int, int, int]:
+    """``(image_size, base, doublings)`` with ``image_size = base * 2**doublings``, base 2 (powers of
+    2: 8, 16, 32, 64) or 7 (28, MNIST's size)."""
     image_size = check_int("image_size", image_size, minimum=8, maximum=64)
-    if image_size & (image_size - 1):
-        raise ValueError(f"image_size must be a power of 2 (8, 16, 32, 64), got {image_size}")
-    return image_size
+    base, doublings = image_size, 0
+    while base % 2 == 0 and base > 2:
+        base, doublings = base // 2, doublings + 1
+    if base not in (2, 7):
+        raise ValueError(f"image_size must be 28 or a power of 2 (8, 16, 32, 64), got {image_size}")
+    return image_size, base, doublings
 
 
 class DCGANGenerator(_Generator):
     """DCGAN generator for ``(channels, image_size, image_size)`` images in [0, 1].
 
     DCGAN guidelines: no pooling and no fully connected hidden layers; the code ``z`` is
-    projected to a ``2 x 2`` map by a transposed convolution, then fractionally-strided
+    projected to a ``2 x 2`` map (``7 x 7`` for 28x28 images) by a transposed convolution, then fractionally-strided
     (transposed, stride 2) convolutions double the size up to ``image_size``; batch norm
     and ReLU after every layer but the last, which ends in ``tanh``. The output is mapped
     from [-1, 1] to [0, 1]: ``x = (tanh(h) + 1) / 2``.
@@ -334,13 +339,12 @@ class DCGANGenerator(_Generator):
     def __init__(self, latent_dim: int = 16, image_size: int = 8, channels: int = 1, width: int = 32):
         super().__init__()
         self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
-        self.image_size = _check_image_size(image_size)
+        self.image_size, base, doublings = _check_image_size(image_size)  # base -> image_size
         self.channels = check_int("channels", channels, minimum=1, maximum=4)
         width = check_int("width", width, minimum=1)
-        doublings = int(math.log2(self.image_size // 2))  # 2 -> image_size
         widths = [width * 2 ** (doublings - i) for i in range(doublings + 1)]  # e.g. 128, 64, 32
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(self.latent_dim, widths[0], 2, 1, 0, bias=False),
+            nn.ConvTranspose2d(self.latent_dim, widths[0], base, 1, 0, bias=False),
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(),
         ]
@@ -361,16 +365,15 @@ class DCGANDiscriminator(nn.Module):
     """DCGAN discriminator for ``(channels, image_size, image_size)`` images in [0, 1].
 
     Maps the input to [-1, 1], then strided convolutions (stride 2, no pooling) halve the
-    size down to ``2 x 2``, LeakyReLU(0.2) everywhere, batch norm on all but the first
-    layer; a last ``2 x 2`` convolution gives one logit per image, shape ``(n,)``.
+    size down to ``2 x 2`` (``7 x 7`` for 28x28 images), LeakyReLU(0.2) everywhere, batch norm on all but the
+    first layer; a last convolution over that whole map gives one logit per image, shape ``(n,)``.
     """
 
     def __init__(self, image_size: int = 8, channels: int = 1, width: int = 32):
         super().__init__()
-        self.image_size = _check_image_size(image_size)
+        self.image_size, base, halvings = _check_image_size(image_size)
         self.channels = check_int("channels", channels, minimum=1, maximum=4)
         width = check_int("width", width, minimum=1)
-        halvings = int(math.log2(self.image_size // 2))
         layers: list[nn.Module] = []
         channels_in = self.channels
         for i in range(halvings):
@@ -380,7 +383,7 @@ class DCGANDiscriminator(nn.Module):
                 layers.append(nn.BatchNorm2d(out))
             layers.append(nn.LeakyReLU(0.2))
             channels_in = out
-        layers.append(nn.Conv2d(channels_in, 1, 2, 1, 0))
+        layers.append(nn.Conv2d(channels_in, 1, base, 1, 0))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

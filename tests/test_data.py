@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import re
@@ -394,11 +395,15 @@ def test_mnist_rejects_mismatched_files(tmp_path):
         mnist(tmp_path)
 
 
+def _digests(folder):
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in folder.iterdir()}
+
+
 def test_mnist_download_from_file_url(tmp_path):
     remote = tmp_path / "remote"
     images, labels = _write_mnist(remote, "train", 6, suffix=".gz")
     root = tmp_path / "cache" / "mnist"
-    x, y = mnist(root, download=True, base_url=remote.as_uri())
+    x, y = mnist(root, download=True, base_url=remote.as_uri(), sha256=_digests(remote))
     assert sorted(os.listdir(root)) == ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
     assert y.tolist() == labels.tolist()
     assert torch.allclose(x[:, 0], torch.from_numpy(images).float() / 255)
@@ -415,7 +420,8 @@ def test_failed_download_leaves_no_partial_file(tmp_path):
     (remote / "train-labels-idx1-ubyte.gz").unlink()  # the second file is missing remotely
     root = tmp_path / "root"
     with pytest.raises(OSError, match="train-labels-idx1-ubyte.gz"):
-        mnist(root, download=True, base_url=remote.as_uri() + "/")
+        mnist(root, download=True, base_url=remote.as_uri() + "/",
+              sha256={**_digests(remote), "train-labels-idx1-ubyte.gz": "0" * 64})
     # the complete first file may stay; nothing half-written, no temporary file
     assert sorted(os.listdir(root)) == ["train-images-idx3-ubyte.gz"]
     # a server that answers with something that is not gzip (an HTML error page, say)
@@ -423,6 +429,19 @@ def test_failed_download_leaves_no_partial_file(tmp_path):
     with pytest.raises(OSError, match="did not return gzip data"):
         mnist(root, split="test", download=True, base_url=remote.as_uri())
     assert sorted(os.listdir(root)) == ["train-images-idx3-ubyte.gz"]
+
+
+def test_download_checked_against_the_published_digests(tmp_path):
+    """Files that are not LeCun's MNIST are refused by default, and nothing stays behind."""
+    from course_gen.data.idx import MNIST_FILES, MNIST_SHA256
+
+    assert set(MNIST_SHA256) == {f"{name}.gz" for pair in MNIST_FILES.values() for name in pair}
+    remote = tmp_path / "remote"
+    _write_mnist(remote, "test", 4, suffix=".gz")
+    root = tmp_path / "root"
+    with pytest.raises(OSError, match=r"sha256 [0-9a-f]{64} does not match the expected 8d422c7b"):
+        mnist(root, split="test", download=True, base_url=remote.as_uri())
+    assert os.listdir(root) == []
 
 
 # -------------------------------------------------------------------------- bad inputs
@@ -469,3 +488,97 @@ def test_failed_download_leaves_no_partial_file(tmp_path):
 def test_bad_inputs(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# -------------------------------------------------------------------------- mnist10k
+def test_mnist10k_contract():
+    from course_gen.data import mnist10k
+
+    for split, n in (("train", 8000), ("test", 2000)):
+        x, y = mnist10k(split)
+        assert x.shape == (n, 1, 28, 28) and x.dtype == torch.float32
+        assert y.shape == (n,) and y.dtype == torch.int64
+        assert float(x.min()) == 0.0 and float(x.max()) == 1.0
+        # grey levels are bytes / 255, exactly as in the MNIST files
+        assert torch.equal(torch.round(x * 255) / 255, x)
+        assert sorted(y.unique().tolist()) == list(range(10))
+
+
+def test_mnist10k_split_is_stratified_and_disjoint():
+    from course_gen.data import mnist10k
+
+    (train, y_train), (test, y_test) = mnist10k("train"), mnist10k("test")
+    train_counts, test_counts = torch.bincount(y_train, minlength=10), torch.bincount(y_test, minlength=10)
+    # one image in five of every class is test (the package holds 1001 zeros, 1127 ones, ...)
+    assert torch.all((test_counts.double() / (train_counts + test_counts) - 0.2).abs() < 0.001)
+    assert test_counts.tolist()[:2] == [200, 225]
+    # no image in both splits (compared as bytes)
+    train_keys = {bytes(row) for row in (train * 255).round().to(torch.uint8).flatten(1).numpy()}
+    test_keys = [bytes(row) for row in (test * 255).round().to(torch.uint8).flatten(1).numpy()]
+    assert not train_keys.intersection(test_keys)
+
+
+def test_mnist10k_binarization_is_a_fixed_bernoulli_draw():
+    from course_gen.data import mnist10k
+
+    grey, _ = mnist10k("test")
+    binary, _ = mnist10k("test", binarize=True)
+    again, _ = mnist10k("test", binarize=True)
+    assert torch.equal(binary, again)
+    assert set(binary.unique().tolist()) == {0.0, 1.0}
+    assert torch.all(binary[grey == 0] == 0) and torch.all(binary[grey == 1] == 1)
+    # a Bernoulli(grey) draw, not a threshold: mid-grey pixels come out 1 about half the time
+    middle = (grey > 0.4) & (grey < 0.6)
+    assert 0.4 < float(binary[middle].mean()) < 0.6
+    assert abs(float(binary.mean()) - float(grey.mean())) < 0.002
+    # the fixed draw, pinned: a change of seed, of order or of split would move these numbers
+    assert int(binary.sum()) == 206217
+    assert int(mnist10k("train", binarize=True)[0].sum()) == 821706
+
+
+def test_mnist10k_returns_fresh_tensors():
+    from course_gen.data import mnist10k
+
+    x, _ = mnist10k("test")
+    x.zero_()
+    assert float(mnist10k("test")[0].max()) == 1.0
+
+
+def test_mnist10k_file_hash_is_checked(tmp_path, monkeypatch):
+    from course_gen.checkpoints import assets_dir, sha256_file
+    from course_gen.data import mnist10k
+    from course_gen.data.mnist10k import MNIST10K_FILE, MNIST10K_SHA256, _load_arrays
+
+    shipped = assets_dir() / MNIST10K_FILE
+    assert sha256_file(shipped) == MNIST10K_SHA256
+    altered = tmp_path / MNIST10K_FILE
+    data = bytearray(shipped.read_bytes())
+    data[len(data) // 2] ^= 1
+    altered.write_bytes(bytes(data))
+    monkeypatch.setenv("COURSE_GEN_ASSETS", str(tmp_path))
+    _load_arrays.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="fails its sha256 check"):
+            mnist10k("test")
+        altered.unlink()
+        with pytest.raises(FileNotFoundError, match="build_mnist10k.py"):
+            mnist10k("test")
+    finally:
+        monkeypatch.delenv("COURSE_GEN_ASSETS")
+        _load_arrays.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"split": "validation"}, ValueError, r"unknown split 'validation': expected one of 'train', 'test'"),
+        ({"split": "all"}, ValueError, r"unknown split 'all'"),
+        ({"binarize": 1}, TypeError, r"binarize must be a bool, got int"),
+        ({"binarize": "yes"}, TypeError, r"binarize must be a bool, got str"),
+    ],
+)
+def test_mnist10k_bad_arguments(kwargs, error, message):
+    from course_gen.data import mnist10k
+
+    with pytest.raises(error, match=message):
+        mnist10k(**kwargs)

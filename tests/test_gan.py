@@ -148,8 +148,17 @@ def test_network_input_errors():
         discriminator(torch.zeros(2, 1, 16, 16))
     with pytest.raises(ValueError, match=r"z must have shape \(n, 16\)"):
         generator(torch.zeros(2, 3))
-    with pytest.raises(ValueError, match="power of 2"):
+    with pytest.raises(ValueError, match="28 or a power of 2"):
         gan.dcgan(image_size=12)
+
+
+def test_dcgan_28x28_shapes():
+    """MNIST's 28x28: the generator starts from a 7x7 map; the discriminator ends on one."""
+    generator, discriminator = gan.dcgan(image_size=28, latent_dim=5, seed=0)
+    images = generator(torch.randn(3, 5))
+    assert images.shape == (3, 1, 28, 28)
+    assert discriminator(images).shape == (3,)
+    assert generator.net[0].kernel_size == (7, 7)
 
 
 # ============================================================================ training

@@ -1,5 +1,7 @@
 """Data sets for the course, all available offline.
 
+- ``mnist10k``: 10,000 real MNIST digits at 28x28 (8,000 train / 2,000 test), embedded in
+  ``assets/``: the course's image data.
 - ``digits``: scikit-learn's 8x8 handwritten digits, with a fixed train/test split.
 - ``shapes``: procedural dSprites-like images with their factors of variation.
 - ``patches``: grayscale patches of the two photographs bundled with scikit-learn.
@@ -14,16 +16,19 @@ from __future__ import annotations
 
 from .digits import digits
 from .idx import mnist, read_idx, write_idx
+from .mnist10k import MNIST10K_SPLITS, mnist10k
 from .patches import patches
 from .shapes import SHAPE_NAMES, shapes
 from .toy2d import TOY2D_LOG_PROB_NAMES, TOY2D_NAMES, toy2d, toy2d_log_prob
 
 __all__ = [
+    "MNIST10K_SPLITS",
     "SHAPE_NAMES",
     "TOY2D_LOG_PROB_NAMES",
     "TOY2D_NAMES",
     "digits",
     "mnist",
+    "mnist10k",
     "patches",
     "read_idx",
     "shapes",

@@ -13,6 +13,7 @@ The files are usually gzip-compressed; ``read_idx`` recognises gzip by its magic
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import struct
 import tempfile
@@ -39,6 +40,14 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 #: Where ``mnist(download=True)`` fetches the four ``.gz`` files when no ``base_url`` is given.
 MNIST_BASE_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+#: The published sha256 of each ``.gz`` file (LeCun's originals, as mirrored by PyTorch and TensorFlow);
+#: ``mnist(download=True)`` refuses a download that does not match.
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
 #: Split -> (images file, labels file), without the optional ``.gz``.
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -131,9 +140,10 @@ def _find(root: Path, name: str) -> Path | None:
     return None
 
 
-def _download(url: str, destination: Path) -> None:
+def _download(url: str, destination: Path, sha256: str) -> None:
     """Fetch ``url`` into ``destination`` via a temporary file in the same folder, renamed
-    into place only once complete and checked to be gzip; nothing is left behind on failure."""
+    into place only once complete, checked to be gzip and to have the digest ``sha256``;
+    nothing is left behind on failure."""
     handle, temporary = tempfile.mkstemp(
         dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
     )
@@ -144,6 +154,9 @@ def _download(url: str, destination: Path) -> None:
         with open(temporary, "rb") as check:
             if check.read(2) != _GZIP_MAGIC:
                 raise ValueError(f"{url} did not return gzip data")
+        digest = hashlib.sha256(Path(temporary).read_bytes()).hexdigest()
+        if digest != sha256:
+            raise ValueError(f"sha256 {digest} does not match the expected {sha256}")
         os.replace(temporary, destination)
     except BaseException as err:
         Path(temporary).unlink(missing_ok=True)
@@ -154,6 +167,7 @@ def _download(url: str, destination: Path) -> None:
 
 def mnist(
     root: str | os.PathLike, split: str = "train", download: bool = False, base_url: str | None = None,
+    sha256: dict[str, str] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(images, labels)`` of MNIST (or any IDX images/labels pair named like it).
 
@@ -166,20 +180,24 @@ def mnist(
     ``root``, each plain or with ``.gz``. When a file is missing: ``download=False`` raises
     ``FileNotFoundError``; ``download=True`` fetches ``<base_url>/<name>.gz`` into ``root``
     (default ``MNIST_BASE_URL``; ``file://`` URLs work too), through a temporary file so a
-    failed download leaves nothing half-written. ``ValueError`` if the images are not a
+    failed download leaves nothing half-written, and checks it against ``sha256[<name>.gz]``
+    (default :data:`MNIST_SHA256`, the published digests): a file that differs is refused. ``ValueError`` if the images are not a
     3-D uint8 array or the labels not 1-D integers of the same length.
     """
     check_choice("split", split, tuple(MNIST_FILES))
     check_bool("download", download)
     root = Path(root)
     base_url = MNIST_BASE_URL if base_url is None else base_url
+    digests = MNIST_SHA256 if sha256 is None else sha256
     paths = []
     for name in MNIST_FILES[split]:
         path = _find(root, name)
         if path is None and download:
             root.mkdir(parents=True, exist_ok=True)
             path = root / f"{name}.gz"
-            _download(f"{base_url.rstrip('/')}/{name}.gz", path)
+            if f"{name}.gz" not in digests:
+                raise ValueError(f"no sha256 given for {name}.gz: pass sha256={{'{name}.gz': '<hex digest>'}}")
+            _download(f"{base_url.rstrip('/')}/{name}.gz", path, digests[f"{name}.gz"])
         paths.append(path)
     if None in paths:
         names = " and ".join(f"{name}[.gz]" for name in MNIST_FILES[split])
