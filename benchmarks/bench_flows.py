@@ -3,8 +3,8 @@
 - "1x1 conv log-det": Glow's invertible 1x1 convolution on a (64, c, 8, 8) batch, forward pass
   with log|det W| from ``slogdet`` (O(c^3)) against the LU parametrisation (sum log|s|, O(c)).
   The goal: LU no slower, and faster as c grows.
-- "digits flow": ``flows.realnvp_digits`` (notebook 04's model): milliseconds per training step
-  (batch 128), and per sampled batch of 64 digits (one pass through the inverse: sampling a flow
+- "digits flow": ``flows.realnvp_digits`` (notebook 04's model; with uniform or learned dequantisation
+  noise): milliseconds per training step (batch 128), and per sampled batch of 64 digits (one pass through the inverse: sampling a flow
   is as cheap as evaluating it, unlike an autoregressive model's one pass per pixel).
 
 Times are the best of a few runs, wall clock, one thread.
@@ -50,18 +50,18 @@ def digits_flow_table() -> None:
     torch.set_num_threads(1)
     x_train, _ = digits("train")
     rows = []
-    for n_levels in (17, 2):
+    for n_levels, dequantization in [(17, "uniform"), (2, "uniform"), (2, "variational")]:
         data = x_train if n_levels == 17 else (x_train >= 0.5).float()
-        model = flows.realnvp_digits(n_levels=n_levels)
+        model = flows.realnvp_digits(n_levels=n_levels, dequantization=dequantization)
         train(model, data, steps=5, progress=False, device="cpu")  # ActNorm initialisation, warm-up
         steps = 50
         start = time.perf_counter()
         train(model, data, steps=steps, batch_size=128, progress=False, device="cpu")
         step_ms = 1000 * (time.perf_counter() - start) / steps
         sample_ms = best_ms(lambda: model.sample(64, seed=0))
-        rows.append([n_levels, sum(p.numel() for p in model.parameters()), step_ms, sample_ms])
+        rows.append([n_levels, dequantization, sum(p.numel() for p in model.parameters()), step_ms, sample_ms])
     print_table("digits flow (realnvp_digits, CPU, 1 thread)",
-                ["levels K", "parameters", "ms per training step (batch 128)", "ms per 64 samples"], rows)
+                ["levels K", "noise", "parameters", "ms per training step (batch 128)", "ms per 64 samples"], rows)
 
 
 TABLES = {"flows_log_det": conv_log_det_table, "flows_digits": digits_flow_table}
