@@ -97,7 +97,7 @@ def notebook_setup(seed: int = 0, threads: int | None = 1) -> torch.device:
 
 _LAZY_SUBMODULES = {
     "autoencoders", "autoregressive", "checkpoints", "classifier", "data", "divergences", "exercises",
-    "flows", "gan", "metrics", "plotting", "sparse_coding", "train", "vae", "widgets",
+    "flows", "gan", "metrics", "plotting", "pretrain", "pretrained", "sparse_coding", "train", "vae", "widgets",
 }
 
 

@@ -66,8 +66,8 @@ def _check_digit_images(x, size: int = 8) -> torch.Tensor:
 class DigitsClassifier(nn.Module):
     """A small CNN for digits; ``features(x)`` are the ``hidden`` ``fc1`` activations, ``probs(x)`` p(y|x).
 
-    ``image_size`` 8 (scikit-learn's digits, the architecture above) or 28 (MNIST: a third conv
-    layer and a second max-pool, ``32 x 7 x 7`` into ``fc1``).
+    ``image_size`` 8 (scikit-learn's digits, the architecture above) or 28 (MNIST: conv 3x3 (1 -> 8), ReLU,
+    max-pool, conv 3x3 (8 -> 16), ReLU, max-pool, ``16 x 7 x 7`` into ``fc1``).
     ``binarize_prob``: in training, the probability that an image is binarized (``x >= 0.5``)
     before the network sees it; each training image is also shifted by -1, 0 or 1 pixel.
     """
@@ -79,13 +79,14 @@ class DigitsClassifier(nn.Module):
             raise ValueError(f"image_size must be 8 (digits) or 28 (MNIST), got {image_size!r}")
         self.image_size = image_size
         self.binarize_prob = check_probability("binarize_prob", binarize_prob, include_one=True)
-        layers = [nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
-        pooled = image_size // 2
-        if image_size == 28:
-            layers += [nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
-            pooled = image_size // 4
-        self.conv = nn.Sequential(*layers)
-        self.fc1 = nn.Linear(32 * pooled**2, hidden)
+        if image_size == 8:
+            self.conv = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+                                      nn.MaxPool2d(2))
+            self.fc1 = nn.Linear(32 * 4 * 4, hidden)
+        else:  # pool early: 20 times fewer operations per image than keeping 28x28 through two convolutions
+            self.conv = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+            self.fc1 = nn.Linear(16 * 7 * 7, hidden)
         self.dropout = nn.Dropout(check_probability("dropout", dropout))
         self.out = nn.Linear(hidden, 10)
 

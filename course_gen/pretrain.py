@@ -40,7 +40,7 @@ from course_gen._checks import check_int
 from course_gen.gan import DCGANDiscriminator, GANTrainer
 from course_gen.train import to_device, train
 
-__all__ = ["RECIPES", "GlobalBatches", "Recipe", "ShardedGANTrainer", "evaluate", "main", "test_nll_nats"]
+__all__ = ["RECIPES", "GlobalBatches", "Recipe", "ShardedGANTrainer", "evaluate", "main", "short_run", "test_nll_nats"]
 
 TEST_SAMPLE_SEED = 0
 
@@ -172,15 +172,16 @@ def _initialise_data_dependent(model: nn.Module, first_batch) -> None:
         model.loss(first_batch)
 
 
-def _train_likelihood(name, model, device, seed, steps, rank, world) -> tuple[float, float]:
+def _train_likelihood(name, model, device, seed, steps, rank=0, world=1, batch_size=None,
+                      progress=True) -> tuple[float, float]:
     """Train a model with a ``loss`` (likelihood models, the classifier); returns (seconds, final loss)."""
     recipe = RECIPES[name]
-    batches = GlobalBatches(_training_data(name), recipe.batch_size, seed, rank, world)
+    batches = GlobalBatches(_training_data(name), batch_size or recipe.batch_size, seed, rank, world)
     model.to(device)
     _initialise_data_dependent(model, to_device(batches.first(), device))
     trainee = model if world == 1 else _DataParallelLoss(model, device)
     history = train(trainee, batches, steps=steps, lr=recipe.lr, weight_decay=recipe.weight_decay, device=device,
-                    seed=seed + rank, progress=rank == 0, desc=f"pretrain {name}")
+                    seed=seed + rank, progress=progress and rank == 0, desc=f"pretrain {name}")
     return history.seconds, history.last(100)
 
 
@@ -211,7 +212,8 @@ class ShardedGANTrainer(GANTrainer):
         return self._share(z).to(self.device)
 
 
-def _train_gan(name, generator, device, seed, steps, rank, world) -> tuple[float, float]:
+def _train_gan(name, generator, device, seed, steps, rank=0, world=1, batch_size=None,
+               progress=True) -> tuple[float, float]:
     """Train the DCGAN (its discriminator seeded by ``seed + 1``); returns (seconds, final generator loss)."""
     from tqdm.auto import tqdm
 
@@ -220,9 +222,9 @@ def _train_gan(name, generator, device, seed, steps, rank, world) -> tuple[float
         torch.manual_seed(seed + 1)
         discriminator = DCGANDiscriminator(image_size=generator.image_size, width=32)
     course_gen.seed_everything(seed)
-    trainer = ShardedGANTrainer(generator, discriminator, _training_data(name), batch_size=recipe.batch_size,
+    trainer = ShardedGANTrainer(generator, discriminator, _training_data(name), batch_size=batch_size or recipe.batch_size,
                                 lr_g=recipe.lr, lr_d=recipe.lr, device=device, seed=seed, rank=rank, world=world)
-    hidden = rank != 0 or course_gen._env_flag("TQDM_DISABLE")
+    hidden = not progress or rank != 0 or course_gen._env_flag("TQDM_DISABLE")
     with tqdm(total=steps, desc=f"pretrain {name}", disable=hidden) as bar:
         history = trainer.run(steps, callback=lambda step, history: bar.update(1))
     return history.seconds, sum(history.loss[-100:]) / len(history.loss[-100:])
@@ -233,12 +235,13 @@ def _train_gan(name, generator, device, seed, steps, rank, world) -> tuple[float
 
 @torch.no_grad()
 def test_nll_nats(name: str, model: nn.Module, x: torch.Tensor, n_samples: int = 4, batch_size: int = 500,
-                  seed: int = 0) -> dict[str, float]:
+                  seed: int = 0, iwae_k: int | None = 1000) -> dict[str, float]:
     """Mean negative log-likelihood (or its bound) of binary test images ``x`` in nats per image.
 
     ``pixelcnn``: exact, ``{"nll"}``. ``vae``: ``{"elbo", "iwae"}``, the negative ELBO (``n_samples`` draws)
-    and the negative IWAE bound with k = 1000 (both upper bounds on the NLL). ``realnvp*``: ``{"bound"}``,
-    the negative dequantisation bound (``n_samples`` noise draws), an upper bound on the NLL.
+    and the negative IWAE bound with ``k = iwae_k`` (both upper bounds on the NLL; None skips IWAE).
+    ``realnvp*``: ``{"bound"}``, the negative dequantisation bound (``n_samples`` noise draws), an upper
+    bound on the NLL. Seeded: the same call gives the same numbers.
     """
     from course_gen import flows, vae
 
@@ -249,7 +252,9 @@ def test_nll_nats(name: str, model: nn.Module, x: torch.Tensor, n_samples: int =
         return {"nll": -float(torch.cat([model.log_prob(c) for c in chunks]).mean())}
     if name == "vae":
         elbo = torch.cat([model.elbo(c, n_samples=n_samples, seed=seed + i).elbo for i, c in enumerate(chunks)])
-        iwae = torch.cat([vae.iwae_bound(model, c, k=1000, seed=seed + i) for i, c in enumerate(chunks)])
+        if iwae_k is None:
+            return {"elbo": -float(elbo.mean())}
+        iwae = torch.cat([vae.iwae_bound(model, c, k=iwae_k, seed=seed + i) for i, c in enumerate(chunks)])
         return {"elbo": -float(elbo.mean()), "iwae": -float(iwae.mean())}
     if name.startswith("realnvp"):
         bpd = flows.dequantized_bits_per_dim(model, x, n_samples=n_samples, seed=seed, batch_size=batch_size)
@@ -261,17 +266,14 @@ def _sample(name: str, model: nn.Module, n: int, seed: int) -> torch.Tensor:
     """``n`` images (n, 1, 28, 28) in [0, 1] from a shipped generative model."""
     if name == "pixelcnn":
         return model.sample(n, shape=(28, 28), seed=seed)
-    if name == "dcgan":
-        z = torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(seed))
-        with torch.no_grad():
-            return model(z.to(next(model.parameters()).device))
     if name == "vae":
         return model.sample(n, seed=seed).reshape(n, 1, 28, 28)
     return model.sample(n, seed=seed)
 
 
-#: How many images the recipe draws to time sampling (PixelCNN's are kept: ``pixelcnn_samples``).
-SAMPLES_TIMED = {"pixelcnn": 100}
+#: How many images the recipe draws to time sampling (PixelCNN's are kept: ``pixelcnn_samples``,
+#: since drawing them takes minutes: one network evaluation per pixel).
+SAMPLES_TIMED = {"pixelcnn": 500}
 
 
 def evaluate(name: str, model: nn.Module, root=None) -> tuple[dict, torch.Tensor | None]:
@@ -296,6 +298,29 @@ def evaluate(name: str, model: nn.Module, root=None) -> tuple[dict, torch.Tensor
         return {**result, **{f"test_{key}": value for key, value in scores.items()}}, images
     nll = test_nll_nats(name, model, x_binary)
     return {**result, **{f"test_{key}_nats": value for key, value in nll.items()}}, images
+
+
+def short_run(name: str, steps: int, seed: int, batch_size: int = 32, n_test: int = 250, device="cpu") -> float:
+    """Train ``name`` from scratch for ``steps`` steps of its recipe (``seed`` draws the weights, the batches
+    and the noise) and return one quality number: for the likelihood models the test NLL or its bound
+    (nats per image: exact for PixelCNN, ELBO for the VAE, dequantisation bound for the flows) on the first
+    ``n_test`` binarised test digits; for the GAN the FID of 500 samples against the 2,000 grey test digits.
+    Notebook 07 runs it with three seeds: the spread across seeds measures how stable training is."""
+    from course_gen import metrics
+    from course_gen.data import mnist10k
+
+    check_int("steps", steps, minimum=1)
+    device = course_gen.device(str(device))
+    model = pretrained.build(name, seed=seed)
+    fit = _train_gan if name == "dcgan" else _train_likelihood
+    fit(name, model, device, seed, steps, batch_size=batch_size, progress=False)
+    model.eval()
+    if name == "dcgan":
+        classifier = pretrained.load("mnist_classifier", device=device)
+        real = classifier.features(mnist10k("test")[0])
+        return metrics.fid(real, classifier.features(_sample(name, model, 500, seed).cpu()))
+    x = mnist10k("test", binarize=True)[0][:n_test]
+    return next(iter(test_nll_nats(name, model, x, n_samples=1, seed=seed, iwae_k=None).values()))
 
 
 # ============================================================================ command line
@@ -329,6 +354,8 @@ def _parse(argv) -> argparse.Namespace:
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: course_gen.device())")
     parser.add_argument("--skip-eval", action="store_true", help="write the weights without measuring them "
                         "(a quick check of the training path)")
+    parser.add_argument("--sample-only", action="store_true", help="no training: draw and time the samples of the "
+                        "weights already in --out, and update NAME.json")
     parser.add_argument("--out", type=Path, default=None, help="folder for NAME.pt, NAME.json and checkpoints.json "
                         "(default: assets/)")
     args = parser.parse_args(argv)
@@ -339,9 +366,29 @@ def _parse(argv) -> argparse.Namespace:
     return args
 
 
+def _save_samples(name: str, images: torch.Tensor, root) -> None:
+    if name in SAMPLES_TIMED:
+        checkpoints.save_checkpoint({"images": images.cpu().to(torch.uint8)}, f"{name}_samples", root=root,
+                                    note=f"{len(images)} samples of {name}, seed {TEST_SAMPLE_SEED}")
+
+
+def _sample_only(args) -> dict:
+    """Redraw and time the samples of saved weights; the rest of NAME.json stays."""
+    model = pretrained.load(args.name, device=args.device, root=args.out)
+    start = time.perf_counter()
+    images = _sample(args.name, model, SAMPLES_TIMED.get(args.name, 1000), TEST_SAMPLE_SEED)
+    report = pretrained.report(args.name, root=args.out)
+    report["sample_seconds_per_image"] = (time.perf_counter() - start) / len(images)
+    _save_samples(args.name, images, args.out)
+    (checkpoints.assets_dir(args.out) / f"{args.name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
 def main(argv=None) -> dict | None:
     """Train ``NAME`` with its recipe, evaluate it and write the checkpoint and the JSON (rank 0)."""
     args = _parse(argv)
+    if args.sample_only:
+        return _sample_only(args)
     rank, world, local_rank = _distributed()
     device = _device(args.device, world, local_rank)
     recipe = RECIPES[args.name]
@@ -362,9 +409,7 @@ def main(argv=None) -> dict | None:
         if not args.skip_eval:
             measured, images = evaluate(args.name, model, root=args.out)
             record.update(measured)
-            if args.name in SAMPLES_TIMED:
-                checkpoints.save_checkpoint({"images": images.cpu().to(torch.uint8)}, f"{args.name}_samples", root=args.out,
-                                            note=f"{len(images)} samples of {args.name}, seed {TEST_SAMPLE_SEED}")
+            _save_samples(args.name, images, args.out)
         note = f"{args.name}: {steps} steps, seed {args.seed}, world {world}, {device}"
         path = checkpoints.save_checkpoint(model, args.name, root=args.out, note=note)
         report = path.with_suffix(".json")

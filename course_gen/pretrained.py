@@ -32,7 +32,7 @@ import course_gen
 from course_gen import checkpoints
 from course_gen._checks import check_choice, check_seed
 
-__all__ = ["IMAGE_SHAPE", "NAMES", "build", "load", "rebuild_command", "report"]
+__all__ = ["IMAGE_SHAPE", "NAMES", "build", "load", "rebuild_command", "report", "samples"]
 
 #: Shape of one image for every shipped model.
 IMAGE_SHAPE = (1, 28, 28)
@@ -108,6 +108,13 @@ def load(name: str, device=None, root=None) -> nn.Module:
         raise checkpoints.CheckpointError(f"{err}\nRebuild it with: {rebuild_command(name)}") from err
     target = course_gen.device() if device is None else course_gen.device(str(device))
     return model.to(target).eval()
+
+
+def samples(name: str, root=None) -> torch.Tensor:
+    """The samples the recipe drew and kept (``NAME_samples``; PixelCNN's, which take minutes to draw):
+    float32 ``(n, 1, 28, 28)``."""
+    state = checkpoints.load_checkpoint(f"{check_choice('pretrained model name', name, NAMES)}_samples", root=root)
+    return state["images"].to(torch.float32)
 
 
 def report(name: str, root=None) -> dict:

@@ -91,3 +91,14 @@ def test_the_classifier_runs_on_cuda(shipped):
     x, _ = digits("test")
     on_gpu = classifier.digits_classifier(device="cuda")
     assert torch.allclose(on_gpu.features(x).cpu(), shipped.features(x), atol=1e-4)
+
+
+def test_mnist_sized_classifier_checks_its_input_size():
+    from course_gen.classifier import DigitsClassifier
+
+    model = DigitsClassifier(hidden=16, image_size=28)
+    assert model.features(torch.rand(3, 1, 28, 28)).shape == (3, 16)
+    with pytest.raises(ValueError, match=r"shape \(n, 1, 28, 28\) \(28x28 digits\), got \(2, 1, 8, 8\)"):
+        model.probs(torch.rand(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="image_size must be 8 .* or 28 .*, got 12"):
+        DigitsClassifier(image_size=12)

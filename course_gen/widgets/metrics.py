@@ -1,7 +1,7 @@
 """Damage a set of digits and watch the sample metrics move (notebook 07).
 
 :func:`damage_explorer`: a dropdown picks the damage (noise, blur, fade, dropped classes), a
-slider its severity; the picture shows 16 damaged images next to bars of FID, KID x 100,
+slider its severity; the picture shows 16 damaged images next to bars of FID, KID,
 IS, precision and recall, all against a fixed real reference set and on the digits
 classifier's features.
 """
@@ -60,7 +60,7 @@ def damage_explorer(images: torch.Tensor, labels: torch.Tensor, reference: torch
         pr = metrics.precision_recall(real_features, fake_features)
         scores = {
             "FID": metrics.fid(real_features, fake_features),
-            "KID x 100": 100 * metrics.kid(real_features, fake_features, n_subsets=kid_subsets)[0],
+            "KID": metrics.kid(real_features, fake_features, n_subsets=kid_subsets)[0],
             "IS": metrics.inception_score(classifier.probs(fake), splits=1)[0],
             "precision x 10": 10 * pr.precision,
             "recall x 10": 10 * pr.recall,
