@@ -290,7 +290,8 @@ def evaluate(name: str, model: nn.Module, root=None) -> tuple[dict, torch.Tensor
     n_timed = SAMPLES_TIMED.get(name, 1000)
     start = time.perf_counter()
     images = _sample(name, model, n_timed, TEST_SAMPLE_SEED)
-    result = {"sample_seconds_per_image": (time.perf_counter() - start) / n_timed}
+    result = {"sample_seconds_per_image": (time.perf_counter() - start) / n_timed, "sample_batch": n_timed,
+              "sample_threads": torch.get_num_threads()}
     if name == "dcgan":
         from course_gen.classifier import digits_scores
 
@@ -378,7 +379,8 @@ def _sample_only(args) -> dict:
     start = time.perf_counter()
     images = _sample(args.name, model, SAMPLES_TIMED.get(args.name, 1000), TEST_SAMPLE_SEED)
     report = pretrained.report(args.name, root=args.out)
-    report["sample_seconds_per_image"] = (time.perf_counter() - start) / len(images)
+    report.update(sample_seconds_per_image=(time.perf_counter() - start) / len(images), sample_batch=len(images),
+                  sample_threads=torch.get_num_threads())
     _save_samples(args.name, images, args.out)
     (checkpoints.assets_dir(args.out) / f"{args.name}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
