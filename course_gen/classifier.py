@@ -14,6 +14,10 @@ either. The shipped checkpoint ``assets/digits_classifier.pt`` (38k parameters, 
 ``data.digits("test")``). :func:`digits_classifier` loads it (sha256-checked, ``weights_only``) or,
 when it is missing or altered, trains the same network in a few seconds; run
 ``python -m course_gen.classifier`` to regenerate it.
+
+For 28x28 MNIST, ``DigitsClassifier(hidden=128, image_size=28)`` pools after each convolution; trained
+on the 8,000 training digits of ``data.mnist10k`` it ships as ``pretrained.load("mnist_classifier")``
+(128 ``fc1`` features; 98.1 % grey, 97.4 % binarised test accuracy), the feature network of notebook 07.
 """
 
 from __future__ import annotations
