@@ -15,6 +15,9 @@ from course_gen.notebook_runner import course_notebooks
 NOTEBOOKS = course_notebooks()
 MODEL_CLASS = re.compile(r"^class \w+\((?:torch\.)?(?:nn\.)?Module\)", re.M)
 OPTIMIZER_STEP = re.compile(r"\b\w*(?:opt|optim|optimizer)\w*\.step\(")
+#: A number standing on its own (not the 2 of "L2"): 3, -0.25, 1.5e-03, 97.4%.
+NUMBER = re.compile(r"(?<![A-Za-z_\d.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![A-Za-z_\d])")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def code_cells(path):
@@ -41,9 +44,26 @@ def test_opens_with_a_title_and_checks_numbers(path):
     checked = [c for c in code_cells(path) if c.source.startswith("# NBVAL_CHECK_OUTPUT")]
     assert checked, f"{path.name} has no '# NBVAL_CHECK_OUTPUT' cell printing a verifiable number"
     for cell in checked:
-        assert any(o.get("output_type") == "stream" for o in cell.outputs), (
-            f"{path.name}: a checked cell prints nothing to compare:\n{cell.source}"
+        printed = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        assert printed, f"{path.name}: a checked cell prints nothing to compare:\n{cell.source}"
+        assert NUMBER.search(printed), (
+            f"{path.name}: a checked cell prints no number, only words or booleans:\n{cell.source}\n---\n{printed}"
         )
+
+
+def test_number_pattern():
+    assert NUMBER.search("KL = 0.125") and NUMBER.search("error -1.5e-03") and NUMBER.search("(3, 4)")
+    assert not NUMBER.search("True False") and not NUMBER.search("L2 layer_3 x1")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_widget_leaves_a_static_picture(path):
+    """A reader without a kernel (GitHub, a static site) sees each widget's saved frame."""
+    for cell in code_cells(path):
+        for output in cell.outputs:
+            data = output.get("data", {})
+            if WIDGET_VIEW in data:
+                assert "image/png" in data, f"{path.name}: this widget shows nothing without a kernel:\n{cell.source}"
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if not p.name.startswith("00_")], ids=lambda p: p.stem)

@@ -29,6 +29,16 @@ def test_data_browser_redraws_for_each_data_set_and_seed():
     assert drawn_png(browser) not in drawn, "changing the seed did not redraw"
 
 
+def test_display_carries_the_current_frame_as_a_static_png():
+    import base64
+
+    browser = widgets.data_browser(n=8)
+    browser.seed.value = 2
+    bundle = browser._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle, "the live widget must still be displayed"
+    assert base64.b64decode(bundle["image/png"]) == drawn_png(browser), "the static frame is not the current picture"
+
+
 @pytest.mark.parametrize("n", [0, 1000, 2.5])
 def test_data_browser_rejects_bad_sizes(n):
     with pytest.raises(ValueError, match="n must be an int between 1 and 256"):

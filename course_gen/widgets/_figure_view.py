@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping, Sequence
 
 import ipywidgets as w
 from matplotlib.figure import Figure
 
 from course_gen.plotting import figure_to_png
+
+
+class FigureBox(w.VBox):
+    """A ``VBox`` whose display also carries its current picture as ``image/png``.
+
+    With a kernel, JupyterLab, Notebook 7 and VS Code draw the live widget (its MIME type ranks
+    first); a reader without one (GitHub, nbconvert, a static site) sees the saved frame instead.
+    """
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return bundle
 
 
 def figure_view(
@@ -17,8 +31,8 @@ def figure_view(
     others: Mapping[str, w.Widget] | None = None,
     rows: Sequence[Sequence[w.Widget]] | None = None,
     max_width: str = "720px",
-) -> w.VBox:
-    """A VBox of controls above an ``ipywidgets.Image`` holding ``draw()``'s figure as PNG.
+) -> FigureBox:
+    """A :class:`FigureBox` of controls above an ``ipywidgets.Image`` holding ``draw()``'s figure as PNG.
 
     The figure is drawn once now and again whenever the ``value`` of one of ``controls``
     changes (traitlets observers run synchronously, so tests can set ``control.value`` and
@@ -37,7 +51,7 @@ def figure_view(
         control.observe(redraw, names="value")
     redraw()
     rows = rows if rows is not None else [[*controls.values(), *others.values()]]
-    box = w.VBox([*(w.HBox(list(row)) for row in rows), image])
+    box = FigureBox([*(w.HBox(list(row)) for row in rows), image])
     for name, widget in {**controls, **others}.items():
         setattr(box, name, widget)
     box.image = image
