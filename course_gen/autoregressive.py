@@ -8,6 +8,7 @@ and computes all the conditionals in ONE network evaluation: masks make output `
 only on the inputs before ``i``. Training is therefore parallel (all true pixels are known),
 sampling sequential (one network evaluation per pixel).
 
+- :class:`NADE` (Larochelle & Murray 2011): one weight matrix shared by all conditionals.
 - :class:`MaskedLinear` and :class:`MADE` (Germain et al. 2015): an autoencoder whose weight
   matrices are multiplied by 0/1 masks built from an ordering and hidden-unit degrees.
 - :class:`MaskedConv2d`: a convolution whose kernel sees only the pixels above and to the left
@@ -32,11 +33,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import check_choice, check_int, check_probability, check_seed
+from course_gen._checks import check_bool, check_choice, check_int, check_probability, check_seed
 
 __all__ = [
     "GatedPixelCNN",
     "MADE",
+    "NADE",
     "MASK_TYPES",
     "MaskedConv2d",
     "MaskedLinear",
@@ -46,6 +48,8 @@ __all__ = [
     "mean_nll",
     "channel_group_mask",
     "conv_mask",
+    "discretized_logistic_mixture_log_prob",
+    "fit_logistic_mixture",
     "made_degrees",
     "made_masks",
     "nominal_receptive_field",
@@ -266,9 +270,29 @@ class _AutoregressiveImageModel(nn.Module):
         probs = torch.softmax(logits_at, dim=1)
         return torch.multinomial(probs, 1, generator=generator)[:, 0].to(logits_at.dtype)
 
+    def window(self) -> tuple[int, int] | None:
+        """``(rows_up, cols_side)``: the logits at pixel (i, j) depend only on the inputs in rows
+        ``i - rows_up .. i`` and columns ``j - cols_side .. j + cols_side``; None when they may
+        depend on any earlier pixel (MADE, NADE)."""
+        return None
+
+    def _logits_at(self, x: torch.Tensor, c: int, i: int, j: int, local: bool) -> torch.Tensor:
+        """The logits of pixel (c, i, j): (B,) or (B, K). ``local``: evaluate the network on the
+        window of :meth:`window` only (exact: nothing outside it reaches the pixel)."""
+        reach = self.window() if local else None
+        if reach is None:
+            logits = self(x)
+        else:
+            rows, cols = reach
+            top, left = max(0, i - rows), max(0, j - cols)
+            logits = self(x[:, :, top:i + 1, left:j + cols + 1])
+            i, j = i - top, j - left
+        return logits[:, c, i, j] if self.n_levels == 2 else logits[:, :, c, i, j]
+
     @torch.no_grad()
-    def _fill(self, x: torch.Tensor, observed: torch.Tensor, seed: int) -> torch.Tensor:
-        """Sample every unobserved pixel in order: one network evaluation per pixel to fill."""
+    def _fill(self, x: torch.Tensor, observed: torch.Tensor, seed: int, local: bool = False) -> torch.Tensor:
+        """Sample every unobserved pixel in order: one network evaluation per pixel to fill
+        (on the whole image, or with ``local`` on the window that reaches the pixel)."""
         seed = check_seed(seed)
         generator = torch.Generator(device=x.device).manual_seed(seed)
         was_training = self.training
@@ -278,33 +302,36 @@ class _AutoregressiveImageModel(nn.Module):
                 missing = ~observed[:, c, i, j]
                 if not bool(missing.any()):
                     continue
-                logits = self(x)
-                at = logits[:, c, i, j] if self.n_levels == 2 else logits[:, :, c, i, j]
-                value = self._draw(at, generator)
+                value = self._draw(self._logits_at(x, c, i, j, local), generator)
                 x[:, c, i, j] = torch.where(missing, value, x[:, c, i, j])
         finally:
             self.train(was_training)
         return x
 
-    def sample(self, n: int, shape=(8, 8), seed: int = 0) -> torch.Tensor:
+    def sample(self, n: int, shape=(8, 8), seed: int = 0, local: bool = False) -> torch.Tensor:
         """``n`` images of ``shape`` ((H, W) or (C, H, W)) drawn pixel by pixel in order.
 
         One network evaluation per pixel (and channel): ``x_i ~ p(x_i | x_<i)``, then the next.
+        ``local=True`` evaluates each time only the window of input that reaches the pixel
+        (:meth:`window`; same images, less work per evaluation on large images).
         Seeded: the same seed gives the same images. Returned on the model's device.
         """
         n = check_int("n", n, minimum=1)
         dims = _check_shape(shape, self.channels)
-        x = torch.zeros(n, *dims, device=self._device())
-        return self._fill(x, torch.zeros_like(x, dtype=torch.bool), seed)
+        x = torch.zeros(n, *dims, device=self._device(), dtype=next(self.parameters()).dtype)
+        return self._fill(x, torch.zeros_like(x, dtype=torch.bool), seed, local=check_bool("local", local))
 
-    def complete(self, x: torch.Tensor, observed_mask: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    def complete(self, x: torch.Tensor, observed_mask: torch.Tensor, seed: int = 0, local: bool = False) -> torch.Tensor:
         """Fill in the unobserved pixels of ``x`` by sampling them in order, keeping the observed.
 
         ``observed_mask``: bool, same shape as ``x`` (or (H, W) for all images), True where the
         pixel is known. Each missing pixel is drawn from ``p(x_i | x_<i)``, where ``x_<i`` mixes
         observed and already drawn pixels. (Pixels after a missing one cannot influence it:
-        an autoregressive model only conditions on the past.)
+        an autoregressive model only conditions on the past.) Only the missing pixels cost a
+        network evaluation: completing the bottom half of an image costs half a sample.
+        ``local``: as in :meth:`sample`. Seeded.
         """
+        local = check_bool("local", local)
         _check_images(x, self.channels, self.n_levels)
         if not isinstance(observed_mask, torch.Tensor) or observed_mask.dtype != torch.bool:
             got = observed_mask.dtype if isinstance(observed_mask, torch.Tensor) else type(observed_mask).__name__
@@ -316,7 +343,7 @@ class _AutoregressiveImageModel(nn.Module):
                 f"observed_mask must broadcast to x's shape {tuple(x.shape)}, got {tuple(observed_mask.shape)}"
             ) from err
         filled = torch.where(observed, x, torch.zeros_like(x)).clone()
-        return self._fill(filled, observed.clone(), seed)
+        return self._fill(filled, observed.clone(), seed, local=local)
 
     def nominal_field(self, shape: tuple[int, int], pixel: tuple[int, int]) -> torch.Tensor:
         """Bool (H, W): the pixels the architecture nominally reaches (overridden per model)."""
@@ -410,6 +437,85 @@ class MADE(_AutoregressiveImageModel):
         position[self.ordering] = torch.arange(len(self.ordering), device=position.device)
         position = position.reshape(shape).cpu()
         return position < position[pixel]
+
+
+# ============================================================================ NADE
+
+
+class NADE(_AutoregressiveImageModel):
+    """Neural Autoregressive Distribution Estimator (Larochelle & Murray 2011) for binary images.
+
+    One weight matrix ``W`` (H x D) is shared by all D conditionals, in raster order:
+
+        a_1 = c,   a_{i+1} = a_i + W[:, i] x_i          (so a_i = c + W[:, <i] x_<i)
+        h_i = sigm(a_i),   p(x_i = 1 | x_<i) = sigm(b_i + V_i . h_i).
+
+    ``forward`` computes every ``a_i`` at once with a cumulative sum: O(D H) per image, not O(D^2 H).
+    Training (``loss``) conditions every pixel on the *true* earlier pixels (teacher forcing);
+    ``sample`` conditions on the model's own draws, updating ``a`` one pixel at a time (O(D H) too).
+    """
+
+    def __init__(self, image_shape=(1, 28, 28), hidden: int = 100):
+        super().__init__()
+        if not isinstance(image_shape, Sequence) or len(image_shape) != 3:
+            raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
+        self.image_shape = tuple(check_int("image_shape entry", s, minimum=1) for s in image_shape)
+        self.channels = self.image_shape[0]
+        n_inputs = math.prod(self.image_shape)
+        self.hidden = check_int("hidden", hidden, minimum=1)
+        self.W = nn.Parameter(torch.randn(self.hidden, n_inputs) / math.sqrt(n_inputs))
+        self.c = nn.Parameter(torch.zeros(self.hidden))
+        self.V = nn.Parameter(torch.randn(n_inputs, self.hidden) / math.sqrt(self.hidden))
+        self.b = nn.Parameter(torch.zeros(n_inputs))
+
+    def _flat(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        n_inputs = self.b.shape[0]
+        if x.ndim < 2 or math.prod(x.shape[1:]) != n_inputs:
+            raise ValueError(f"x must have shape (B, {n_inputs}) or (B, *{self.image_shape}), got {tuple(x.shape)}")
+        return x.reshape(x.shape[0], n_inputs)
+
+    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
+        """``h_i = sigm(c + W[:, <i] x_<i)`` for every i: (B, D, H), from an exclusive cumulative sum."""
+        flat = self._flat(x).to(self.W.dtype)
+        contributions = flat[:, :, None] * self.W.T[None]            # (B, D, H): W[:, k] x_k
+        inclusive = torch.cumsum(contributions, dim=1)                # sum over k <= i
+        a = self.c + inclusive - contributions                        # sum over k < i
+        return torch.sigmoid(a)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``b_i + V_i . h_i`` shaped like ``x``."""
+        h = self.hidden_states(x)
+        return (self.b + (h * self.V).sum(dim=-1)).reshape(x.shape)
+
+    def nominal_field(self, shape, pixel):
+        """Every earlier pixel in raster order."""
+        return raster_before(shape, pixel)
+
+    @torch.no_grad()
+    def _fill(self, x: torch.Tensor, observed: torch.Tensor, seed: int, local: bool = False) -> torch.Tensor:
+        """In raster order: draw ``x_i`` from ``sigm(b_i + V_i . sigm(a))`` where missing, then
+        ``a += W[:, i] x_i`` (the drawn or observed value). O(D H) per image."""
+        if tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(f"NADE models images of shape {self.image_shape}, got {tuple(x.shape[1:])}")
+        generator = torch.Generator(device=x.device).manual_seed(check_seed(seed))
+        flat, known = x.reshape(x.shape[0], -1), observed.reshape(x.shape[0], -1)
+        a = self.c.expand(x.shape[0], -1).clone()
+        for i in range(flat.shape[1]):
+            missing = ~known[:, i]
+            if bool(missing.any()):
+                value = self._draw(self.b[i] + torch.sigmoid(a) @ self.V[i], generator)
+                flat[:, i] = torch.where(missing, value, flat[:, i])
+            a += flat[:, i, None] * self.W[:, i]
+        return flat.reshape(x.shape)
+
+    def sample(self, n: int, shape=None, seed: int = 0, local: bool = False) -> torch.Tensor:
+        """``n`` images (n, *image_shape), each pixel drawn given the model's own earlier draws. Seeded."""
+        shape = self.image_shape if shape is None else shape
+        if tuple(_check_shape(shape, self.channels)) != self.image_shape:
+            raise ValueError(f"NADE models images of shape {self.image_shape}, got shape {shape!r}")
+        return super().sample(n, self.image_shape, seed)
 
 
 # ============================================================================ PixelCNN
@@ -529,6 +635,11 @@ class PixelCNN(_AutoregressiveImageModel):
         out = self.head[1](F.elu(self.head[0](self.dropout(h))))
         return _shape_logits(out, self.channels, self.n_levels)
 
+    def window(self):
+        """L p rows up and L p columns either side (p = k // 2): each layer reaches p further."""
+        reach = self.n_layers * (self.kernel_size // 2)
+        return reach, reach
+
     def nominal_field(self, shape, pixel):
         """Rows i - L p .. i - 1 and columns j - L p .. j + L p, plus row i left of j (p = k // 2)."""
         i, j = pixel
@@ -630,12 +741,107 @@ class GatedPixelCNN(_AutoregressiveImageModel):
             v, h = layer(v, self.dropout(h))
         return _shape_logits(self.head(self.dropout(h)), self.channels, self.n_levels)
 
+    def window(self):
+        """L p + 1 rows up (the vertical stack's shift adds one) and L p columns either side."""
+        reach = self.n_layers * (self.kernel_size // 2)
+        return reach + 1, reach
+
     def nominal_field(self, shape, pixel):
         """Rows i - L p - 1 .. i - 1 and columns j - L p .. j + L p, plus row i left of j."""
         i, j = pixel
         reach = self.n_layers * (self.kernel_size // 2)
         above = _rectangle(shape, (i - reach - 1, i - 1), (j - reach, j + reach))
         return above | _rectangle(shape, (i, i), (j - reach, j - 1))
+
+
+# ============================================================================ PixelCNN++ output
+
+
+def _check_mixture(logit_weights, means, log_scales) -> None:
+    for name, t in (("logit_weights", logit_weights), ("means", means), ("log_scales", log_scales)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            got = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
+            raise TypeError(f"{name} must be a floating-point tensor (..., K), got {got}")
+    if not (logit_weights.shape == means.shape == log_scales.shape):
+        raise ValueError("logit_weights, means and log_scales must have the same shape (..., K), got "
+                         f"{tuple(logit_weights.shape)}, {tuple(means.shape)}, {tuple(log_scales.shape)}")
+
+
+def discretized_logistic_mixture_log_prob(x, logit_weights, means, log_scales, n_levels: int = 256):
+    """log P(x) of integer values ``x`` in {0, ..., n_levels - 1} under a discretised mixture of logistics
+    (PixelCNN++, Salimans et al. 2017), in nats; shape: ``x``'s broadcast with the parameters' ``(...)``.
+
+    Component k is a logistic with mean ``mu_k`` and scale ``s_k = exp(log_scales_k)`` on the value scale,
+    CDF ``F_k(y) = sigm((y - mu_k) / s_k)``; value x gets the mass of its bin [x - 1/2, x + 1/2], the edge
+    values the whole tail:
+
+        P_k(0) = F_k(1/2),  P_k(n-1) = 1 - F_k(n - 3/2),  P_k(x) = F_k(x + 1/2) - F_k(x - 1/2),
+        P(x) = sum_k pi_k P_k(x),  pi = softmax(logit_weights).
+
+    So the n_levels probabilities sum to one. Computed in log space (softplus for the tails; where a bin's
+    mass underflows, log of the density at its centre, bin width 1). Parameters: ``(..., K)`` each.
+    """
+    n_levels = check_int("n_levels", n_levels, minimum=2)
+    _check_mixture(logit_weights, means, log_scales)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor of values 0..{n_levels - 1}, got {type(x).__name__}")
+    xf = x.to(means.dtype)
+    if bool(((xf != xf.round()) | (xf < 0) | (xf > n_levels - 1)).any()):
+        raise ValueError(f"x must hold integers in {{0, ..., {n_levels - 1}}}, got values in "
+                         f"[{float(xf.min()):.4g}, {float(xf.max()):.4g}]")
+    xf = xf[..., None]
+    inv_s = torch.exp(-log_scales)
+    upper = (xf + 0.5 - means) * inv_s
+    lower = (xf - 0.5 - means) * inv_s
+    log_cdf_upper = -F.softplus(-upper)                  # log F(x + 1/2): the left edge (x = 0)
+    log_survival_lower = -F.softplus(lower)              # log (1 - F(x - 1/2)): the right edge (x = n - 1)
+    mass = torch.sigmoid(upper) - torch.sigmoid(lower)
+    centre = (xf - means) * inv_s
+    log_density = centre - log_scales - 2 * F.softplus(centre)
+    log_mid = torch.where(mass > 1e-5, torch.log(mass.clamp_min(1e-12)), log_density)
+    log_p = torch.where(xf < 0.5, log_cdf_upper, torch.where(xf > n_levels - 1.5, log_survival_lower, log_mid))
+    return torch.logsumexp(torch.log_softmax(logit_weights, dim=-1) + log_p, dim=-1)
+
+
+def fit_logistic_mixture(values: torch.Tensor, n_components: int = 5, steps: int = 500, lr: float = 0.05,
+                         n_levels: int = 256, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Maximum-likelihood discretised logistic mixture for integer ``values`` in {0..n_levels-1} (any shape).
+
+    Minimises ``-(1/N) sum_v count_v log P(v)`` (the histogram makes one step cost O(n_levels K)) with Adam
+    for ``steps`` steps from means spread over the range (seeded jitter). Returns the fitted
+    ``{"logit_weights", "means", "log_scales"}``, each (K,), detached.
+    """
+    n_components = check_int("n_components", n_components, minimum=1)
+    steps = check_int("steps", steps, minimum=1)
+    n_levels = check_int("n_levels", n_levels, minimum=2)
+    if not isinstance(values, torch.Tensor):
+        raise TypeError(f"values must be a torch.Tensor of integers, got {type(values).__name__}")
+    flat = values.reshape(-1).to(torch.float64)
+    if flat.numel() == 0 or bool(((flat != flat.round()) | (flat < 0) | (flat > n_levels - 1)).any()):
+        raise ValueError(f"values must be a non-empty tensor of integers in {{0, ..., {n_levels - 1}}}")
+    counts = torch.bincount(flat.long(), minlength=n_levels).to(torch.float64)
+    weights = counts / counts.sum()
+    levels = torch.arange(n_levels, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(check_seed(seed))
+    spread = torch.linspace(0, n_levels - 1, n_components, dtype=torch.float64)
+    jitter = torch.rand(n_components, generator=generator, dtype=torch.float64)
+    unit = float(n_levels - 1)  # means are optimised in units of the whole range, so one lr suits all
+    raw = {
+        "logit_weights": torch.zeros(n_components, dtype=torch.float64, requires_grad=True),
+        "means": ((spread + jitter) / unit).requires_grad_(True),
+        "log_scales": torch.full((n_components,), math.log(n_levels / (4 * n_components)),
+                                 dtype=torch.float64).requires_grad_(True),
+    }
+    optimizer = torch.optim.Adam(raw.values(), lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        log_p = discretized_logistic_mixture_log_prob(levels, raw["logit_weights"], unit * raw["means"],
+                                                      raw["log_scales"], n_levels)
+        loss = -(weights * log_p).sum()
+        loss.backward()
+        optimizer.step()
+    return {"logit_weights": raw["logit_weights"].detach(), "means": unit * raw["means"].detach(),
+            "log_scales": raw["log_scales"].detach()}
 
 
 # ============================================================================ receptive fields
@@ -660,7 +866,7 @@ def receptive_field(model: nn.Module, shape=(8, 8), pixel=(4, 4), seed: int = 0)
     import copy
 
     if not isinstance(model, _AutoregressiveImageModel):
-        raise TypeError(f"model must be a MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
+        raise TypeError(f"model must be a NADE, MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
     if not isinstance(shape, Sequence) or len(shape) != 2:
         raise ValueError(f"shape must be (H, W), got {shape!r}")
     height, width = (check_int("shape entry", s, minimum=1) for s in shape)
@@ -682,7 +888,7 @@ def nominal_receptive_field(model: nn.Module, shape=(8, 8), pixel=(4, 4)) -> tor
     (the vertical stack's shift). MADE: every pixel earlier in its ordering.
     """
     if not isinstance(model, _AutoregressiveImageModel):
-        raise TypeError(f"model must be a MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
+        raise TypeError(f"model must be a NADE, MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
     shape = tuple(check_int("shape entry", s, minimum=1) for s in shape)
     return model.nominal_field(shape, _check_pixel(pixel, shape))
 
@@ -707,7 +913,7 @@ class NLLTracker:
 
     def __init__(self, model: nn.Module, datasets: Mapping[str, torch.Tensor], every: int = 50):
         if not isinstance(model, _AutoregressiveImageModel):
-            raise TypeError(f"model must be a MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
+            raise TypeError(f"model must be a NADE, MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
         if not isinstance(datasets, Mapping) or not datasets:
             raise TypeError("datasets must be a non-empty dict name -> images")
         self.model, self.datasets = model, dict(datasets)
@@ -733,7 +939,7 @@ class NLLTracker:
 def mean_nll(model: nn.Module, x: torch.Tensor) -> float:
     """Mean ``-log p(x)`` over the images of ``x`` in nats per image (eval mode, no gradients)."""
     if not isinstance(model, _AutoregressiveImageModel):
-        raise TypeError(f"model must be a MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
+        raise TypeError(f"model must be a NADE, MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
     was_training = model.training
     model.eval()
     try:
@@ -742,3 +948,113 @@ def mean_nll(model: nn.Module, x: torch.Tensor) -> float:
     finally:
         model.train(was_training)
 
+
+
+# ============================================================================ notebook 03's shipped experiments
+
+
+#: The fair comparison of notebook 03: same depth (3 layers) and kernel (5x5), widths chosen so that
+#: both have about 23k parameters (23,122 and 23,473).
+COMPARISON_MODELS = {
+    "PixelCNN": dict(n_layers=3, hidden_channels=21, kernel_size=5),
+    "Gated PixelCNN": dict(n_layers=3, hidden_channels=16, kernel_size=5),
+}
+#: Their shared training recipe on the 8,000 binarised mnist10k training digits.
+COMPARISON_RECIPE = dict(steps=1500, lr=3e-3, batch_size=32)
+#: The seeds of the comparison (weights and batch order).
+COMPARISON_SEEDS = (0, 1, 2)
+#: The PixelCNN that memorises 100 digits, and its recipe (dropout 0 or 0.5 on the hidden features).
+OVERFIT_MODEL = dict(n_layers=3, hidden_channels=32, kernel_size=5)
+OVERFIT_RECIPE = dict(n_train=100, steps=1500, lr=3e-3, batch_size=50, every=50, n_test=500)
+
+
+def _seeded(build, seed: int) -> nn.Module:
+    """``build()`` with weights drawn from ``seed`` (the caller's random state is left as it was)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(check_seed(seed))
+        return build()
+
+
+def comparison_model(kind: str, seed: int = 0) -> nn.Module:
+    """An untrained model of the fair comparison: ``kind`` "PixelCNN" or "Gated PixelCNN"
+    (:data:`COMPARISON_MODELS`), initial weights from ``seed``."""
+    check_choice("kind", kind, tuple(COMPARISON_MODELS))
+    model_class = PixelCNN if kind == "PixelCNN" else GatedPixelCNN
+    return _seeded(lambda: model_class(**COMPARISON_MODELS[kind]), seed)
+
+
+def comparison_name(kind: str, seed: int) -> str:
+    """The checkpoint name of a comparison model, e.g. ``ar_compare_gated_s0``."""
+    check_choice("kind", kind, tuple(COMPARISON_MODELS))
+    return f"ar_compare_{'plain' if kind == 'PixelCNN' else 'gated'}_s{check_seed(seed)}"
+
+
+def train_comparison(model: nn.Module, x: torch.Tensor, seed: int = 0, steps: int | None = None, device=None):
+    """Train a comparison model with :data:`COMPARISON_RECIPE` (``steps`` overrides its steps) on the
+    binary images ``x``; ``seed`` fixes the batch order. Returns the :class:`~course_gen.train.History`."""
+    from course_gen.train import train
+
+    recipe = dict(COMPARISON_RECIPE)
+    if steps is not None:
+        recipe["steps"] = check_int("steps", steps, minimum=1)
+    return train(model, x, seed=seed, device=device, progress=False, **recipe)
+
+
+def overfit_model(dropout: float, seed: int = 0) -> nn.Module:
+    """The PixelCNN of :data:`OVERFIT_MODEL` with ``dropout`` on its hidden features (weights from ``seed``)."""
+    dropout = check_probability("dropout", dropout)
+    return _seeded(lambda: PixelCNN(**OVERFIT_MODEL, dropout=dropout), seed)
+
+
+def overfit_name(dropout: float) -> str:
+    """The checkpoint name of the overfitting run, e.g. ``ar_overfit_p50`` for dropout 0.5."""
+    return f"ar_overfit_p{round(100 * check_probability('dropout', dropout)):02d}"
+
+
+def train_overfit(model: nn.Module, x_small: torch.Tensor, x_test: torch.Tensor, seed: int = 0,
+                  steps: int | None = None, device=None) -> NLLTracker:
+    """Train ``model`` on the few images ``x_small`` with :data:`OVERFIT_RECIPE`, recording the mean NLL
+    of ``x_small`` and of ``x_test`` every ``every`` steps. Returns the :class:`NLLTracker`
+    (``tracker.nll["train"]``, ``tracker.nll["test"]``, ``tracker.steps``)."""
+    from course_gen.train import train
+
+    recipe = dict(OVERFIT_RECIPE)
+    steps = recipe["steps"] if steps is None else check_int("steps", steps, minimum=1)
+    tracker = NLLTracker(model, {"train": x_small, "test": x_test}, every=recipe["every"])
+    train(model, x_small, steps=steps, lr=recipe["lr"], batch_size=recipe["batch_size"], seed=seed,
+          device=device, progress=False, callback=tracker)
+    return tracker
+
+
+def tracker_state(trackers: Mapping[float, NLLTracker]) -> dict[str, torch.Tensor]:
+    """The curves of several overfitting runs (dropout -> tracker) as a checkpoint-ready dict of tensors:
+    ``steps``, ``train_pNN`` and ``test_pNN`` (NN = 100 x dropout)."""
+    state: dict[str, torch.Tensor] = {}
+    for dropout, tracker in trackers.items():
+        tag = overfit_name(dropout).split("_")[-1]
+        state["steps"] = torch.tensor(tracker.steps)
+        for key in ("train", "test"):
+            state[f"{key}_{tag}"] = torch.tensor(tracker.nll[key], dtype=torch.float64)
+    return state
+#: NADE on the binarised mnist10k digits: its size and its training recipe (teacher forcing: the loss
+#: conditions every pixel on the true earlier pixels).
+NADE_MODEL = dict(image_shape=(1, 28, 28), hidden=100)
+NADE_RECIPE = dict(steps=4000, lr=3e-3, batch_size=64)
+
+
+def nade_model(seed: int = 0) -> NADE:
+    """The untrained NADE of :data:`NADE_MODEL` (weights from ``seed``)."""
+    return _seeded(lambda: NADE(**NADE_MODEL), seed)
+
+
+def train_nade(model: NADE, x: torch.Tensor, seed: int = 0, steps: int | None = None, device=None):
+    """Maximise the teacher-forced log-likelihood of the binary images ``x`` with :data:`NADE_RECIPE`
+    (``steps`` overrides its steps). Returns the :class:`~course_gen.train.History`."""
+    from course_gen.train import train
+
+    if not isinstance(model, NADE):
+        raise TypeError(f"model must be a NADE, got {type(model).__name__}")
+    recipe = dict(NADE_RECIPE)
+    if steps is not None:
+        recipe["steps"] = check_int("steps", steps, minimum=1)
+    return train(model, x, seed=seed, device=device, progress=False, **recipe)
