@@ -19,6 +19,14 @@ tight exactly when ``q`` is the true posterior ``p(z | x)``.
   in the training loss (beta-VAE).
 - :func:`iwae_bound`: ``log (1/k) sum_i p(x, z_i) / q(z_i | x)``, ``z_i ~ q(z | x)``: a lower
   bound that equals the ELBO (in expectation) for ``k = 1`` and rises towards ``log p(x)``.
+- Richer posteriors (Rezende and Mohamed 2015): ``VAE(n_flows=K)`` follows the Gaussian
+  ``q_0(z_0 | x)`` by ``K`` planar maps whose parameters the encoder outputs per image
+  (:func:`amortised_planar`); then ``ELBO = E_q0[log p(x, z_K) - log q_0(z_0) + sum_k
+  log|det df_k / dz_{k-1}|]``. :func:`fit_planar_posterior` does the same for one ``x`` of the
+  tractable :class:`LinearGaussian` model, whose exact ``log p(x)`` shows the gap shrink with ``K``.
+- :func:`build` and :func:`fit`: the models and the training recipe of the notebook's shipped
+  comparison weights; :func:`rounded_gaussian_elbo`: a Gaussian decoder made a model of binary
+  pixels (``x = [y > 1/2]``), so its bound can be compared with a Bernoulli decoder's.
 
 Everything is in nats per example (one number per image); ``course_gen.metrics.bits_per_dim``
 converts to bits per dimension.
@@ -42,14 +50,23 @@ __all__ = [
     "DECODERS",
     "ELBOTerms",
     "LIKELIHOODS",
+    "COMPARISON_HIDDEN",
+    "COMPARISON_IMAGE_SHAPE",
     "LinearGaussian",
+    "PlanarPosterior",
     "VAE",
+    "amortised_planar",
+    "build",
     "factor_correlations",
+    "fit",
+    "fit_planar_posterior",
     "gaussian_kl",
     "gaussian_log_prob",
     "iwae_bound",
     "kl_per_dimension",
+    "load_or_fit",
     "log_mean_exp",
+    "rounded_gaussian_elbo",
 ]
 
 #: Decoder likelihoods of :class:`VAE`.
@@ -291,6 +308,96 @@ class LinearGaussian:
         return f"LinearGaussian(data_dim={self.data_dim}, latent_dim={self.latent_dim}, noise_std={self.noise_std})"
 
 
+# ============================================================================ amortised planar flows
+
+
+def amortised_planar(z: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One planar map per example (its parameters come from the encoder, one set per image):
+
+        f(z) = z + u_hat tanh(w^T z + b),   log|det df/dz| = log(1 + tanh'(w^T z + b) w^T u_hat)
+
+    (matrix determinant lemma: ``det(I + u_hat psi^T) = 1 + psi^T u_hat`` with ``psi = tanh' w``).
+    ``u_hat = u + (softplus(w^T u) - 1 - w^T u) w / |w|^2`` makes ``w^T u_hat = -1 + softplus(w^T u)
+    > -1``, so the map is invertible and the determinant positive for any ``u, w, b``.
+
+    ``z``: ``(B, k)`` or ``(S, B, k)`` (S samples per example); ``u``, ``w``: ``(B, k)``; ``b``:
+    ``(B,)``. Returns ``f(z)`` shaped like ``z`` and the log-determinant ``(B,)`` or ``(S, B)``.
+    """
+    for name, value in (("z", z), ("u", u), ("w", w), ("b", b)):
+        _check_float_tensor(name, value)
+    if u.ndim != 2 or w.shape != u.shape or b.shape != u.shape[:1]:
+        raise ValueError(f"u and w must have shape (B, k) and b (B,), got {tuple(u.shape)}, {tuple(w.shape)}, {tuple(b.shape)}")
+    if z.ndim not in (2, 3) or z.shape[-2:] != u.shape:
+        raise ValueError(f"z must have shape {tuple(u.shape)} or (S, {u.shape[0]}, {u.shape[1]}) like u, got {tuple(z.shape)}")
+    wu = (w * u).sum(-1, keepdim=True)
+    u_hat = u + (F.softplus(wu) - 1 - wu) * w / (w.pow(2).sum(-1, keepdim=True) + 1e-12)
+    activation = torch.tanh((z * w).sum(-1) + b)
+    log_det = torch.log1p((1 - activation.pow(2)) * (w * u_hat).sum(-1))
+    return z + u_hat * activation[..., None], log_det
+
+
+class PlanarPosterior(NamedTuple):
+    """What :func:`fit_planar_posterior` returns (nats, for one observation ``x``)."""
+
+    elbo: float
+    log_marginal: float
+    gap: float
+    samples: torch.Tensor
+
+
+def fit_planar_posterior(model: LinearGaussian, x: torch.Tensor, n_flows: int, steps: int = 1500,
+                         n_samples: int = 256, lr: float = 0.01, seed: int = 0,
+                         n_eval: int = 20_000) -> PlanarPosterior:
+    """Fit ``q_K`` = a diagonal Gaussian ``q_0 = N(m, diag s^2)`` followed by ``n_flows`` planar maps
+    (:class:`course_gen.flows.Planar`) to the posterior of the tractable model, for one ``x``, by
+    maximising ``ELBO = E_q0[log p(x, z_K) - log q_0(z_0) + sum_k log|det df_k/dz_{k-1}|]`` with Adam
+    (``n_samples`` reparameterised draws a step, ``seed`` for everything).
+
+    ``K = 0`` is mean-field: its best gap ``KL(q || p(z | x))`` is positive when the posterior is
+    correlated. Returns the ELBO (``n_eval`` draws), the exact ``log p(x)``, their gap and 2000
+    samples ``z_K``.
+    """
+    from course_gen.flows import planar_flows
+
+    if not isinstance(model, LinearGaussian):
+        raise TypeError(f"model must be a LinearGaussian, got {type(model).__name__}")
+    x = model._check_x(x)
+    if x.shape[0] != 1:
+        raise ValueError(f"fit_planar_posterior fits one observation: x must have shape (1, {model.data_dim}), got {tuple(x.shape)}")
+    n_flows = check_int("n_flows", n_flows, minimum=0)
+    steps = check_int("steps", steps, minimum=0)
+    k = model.latent_dim
+    generator = torch.Generator().manual_seed(check_seed(seed))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(check_seed(seed))
+        flows = nn.ModuleList(planar_flows(k, n_flows, seed=seed) if n_flows else []).double()
+    mean = nn.Parameter(torch.zeros(k, dtype=torch.float64))
+    log_std = nn.Parameter(torch.zeros(k, dtype=torch.float64))
+
+    def bound(n: int) -> torch.Tensor:
+        eps = torch.randn(n, k, generator=generator, dtype=torch.float64)
+        z_0 = mean + log_std.exp() * eps
+        log_q0 = gaussian_log_prob(eps, torch.zeros_like(eps), 0.0) - log_std.sum()
+        z_k, log_det = z_0, torch.zeros(n, dtype=torch.float64)
+        for planar in flows:
+            z_k, step_log_det = planar(z_k)
+            log_det = log_det + step_log_det
+        return model.log_joint(x.expand(n, -1), z_k) - (log_q0 - log_det), z_k
+
+    optimizer = torch.optim.Adam([mean, log_std, *flows.parameters()], lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = -bound(n_samples)[0].mean()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        elbo = float(bound(n_eval)[0].mean())
+        samples = bound(2000)[1]
+    log_px = float(model.log_marginal(x)[0])
+    return PlanarPosterior(elbo, log_px, log_px - elbo, samples)
+
+
 # ============================================================================ VAE
 
 
@@ -357,6 +464,9 @@ class VAE(nn.Module):
       pixels in [0, 1]) or the mean of ``N(mean, sigma^2 I)`` (``"gaussian"``; ``decoder_std``
       fixes sigma, None learns one shared log sigma). ``decoder="made"`` (Bernoulli only) makes
       ``p(x | z) = prod_d p(x_d | x_<d, z)`` autoregressive: a decoder strong enough to ignore z;
+    - ``n_flows = K > 0``: ``q(z | x)`` is the Gaussian ``q_0`` followed by ``K`` planar maps whose
+      ``(u, w, b)`` the encoder also outputs (:func:`amortised_planar`); the KL is then estimated
+      by Monte Carlo, ``E[log q_0(z_0) - sum_k log|det df_k/dz_{k-1}| - log p(z_K)]``;
     - training loss (``loss``) ``mean_batch(-E_q[log p(x | z)] + beta * KL(q(z | x) || p(z)))``,
       the negative ELBO for ``beta = 1`` (beta-VAE for ``beta > 1``), with one reparameterised
       sample ``z = mu + exp(logvar / 2) * eps``.
@@ -380,6 +490,7 @@ class VAE(nn.Module):
         beta: float = 1.0,
         decoder: str = "mlp",
         decoder_std: float | None = None,
+        n_flows: int = 0,
         device=None,
     ):
         super().__init__()
@@ -398,8 +509,10 @@ class VAE(nn.Module):
             raise ValueError("decoder='made' models binary pixels: use it with likelihood='bernoulli'")
         if decoder_std is not None and self.likelihood != "gaussian":
             raise ValueError("decoder_std is the std of a Gaussian decoder: pass likelihood='gaussian'")
+        self.n_flows = check_int("n_flows", n_flows, minimum=0)
 
-        self.encoder = _mlp([self.n_pixels, *self.hidden_sizes, 2 * self.latent_dim])
+        flow_outputs = self.n_flows * (2 * self.latent_dim + 1)  # u, w (k each) and b per planar map
+        self.encoder = _mlp([self.n_pixels, *self.hidden_sizes, 2 * self.latent_dim + flow_outputs])
         if self.decoder_kind == "mlp":
             self.decoder = _mlp([self.latent_dim, *reversed(self.hidden_sizes), self.n_pixels])
         else:
@@ -451,12 +564,35 @@ class VAE(nn.Module):
 
     # ------------------------------------------------------------------ encoder / decoder
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(mu, logvar)`` of ``q(z | x)``, each ``(B, latent_dim)``."""
+        """``(mu, logvar)`` of ``q(z | x)`` (of ``q_0`` when ``n_flows > 0``), each ``(B, latent_dim)``."""
         return self._encode(self._check_input(x, "encode"))
 
     def _encode(self, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encoder(flat).chunk(2, dim=-1)
-        return mu, logvar.clamp(-12.0, 8.0)
+        return self._encode_all(flat)[:2]
+
+    def _encode_all(self, flat: torch.Tensor):
+        """``(mu, logvar, flow_params)``; ``flow_params`` is a list of ``(u, w, b)`` per planar map."""
+        k = self.latent_dim
+        output = self.encoder(flat)
+        mu, logvar = output[..., :k], output[..., k:2 * k]
+        flow_params = []
+        for index in range(self.n_flows):
+            start = 2 * k + index * (2 * k + 1)
+            flow_params.append((output[..., start:start + k], output[..., start + k:start + 2 * k],
+                                output[..., start + 2 * k]))
+        return mu, logvar.clamp(-12.0, 8.0), flow_params
+
+    def _posterior_samples(self, flat: torch.Tensor, n_samples: int, generator=None):
+        """``n_samples`` draws ``z_K ~ q(z | x)`` ``(S, B, k)``, their ``log q(z_K | x)`` ``(S, B)``
+        (``log q_0(z_0) - sum_k log|det df_k/dz_{k-1}|``), and ``mu``, ``logvar`` of ``q_0``."""
+        mu, logvar, flow_params = self._encode_all(flat)
+        eps = torch.randn((n_samples, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        log_q = -0.5 * (_LOG_2PI + logvar + eps.pow(2)).sum(-1)
+        for u, w, b in flow_params:
+            z, log_det = amortised_planar(z, u, w, b)
+            log_q = log_q - log_det
+        return z, log_q, mu, logvar
 
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1, generator=None) -> torch.Tensor:
         """``n_samples`` draws ``z = mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)``: ``(S, B, k)``.
@@ -542,10 +678,12 @@ class VAE(nn.Module):
         """
         n_samples = check_int("n_samples", n_samples, minimum=1)
         flat = self._check_input(x, "elbo")
-        mu, logvar = self._encode(flat)
-        z = self.reparameterize(mu, logvar, n_samples, _generator(seed, flat.device))
+        z, log_q, mu, logvar = self._posterior_samples(flat, n_samples, _generator(seed, flat.device))
         reconstruction = self._log_likelihood(z, flat).mean(0)
-        kl = gaussian_kl(mu, logvar)
+        if self.n_flows == 0:
+            kl = gaussian_kl(mu, logvar)
+        else:  # no closed form: E_q[log q(z_K | x) - log p(z_K)] over the same draws
+            kl = (log_q + 0.5 * (_LOG_2PI + z.pow(2)).sum(-1)).mean(0)
         return ELBOTerms(reconstruction - kl, reconstruction, kl)
 
     def log_weights(self, x: torch.Tensor, k: int, seed: int | None = None) -> torch.Tensor:
@@ -554,10 +692,8 @@ class VAE(nn.Module):
         ``E_q[w] = p(x)``."""
         k = check_int("k", k, minimum=1)
         flat = self._check_input(x, "log_weights")
-        mu, logvar = self._encode(flat)
-        z = self.reparameterize(mu, logvar, k, _generator(seed, flat.device))
+        z, log_posterior, _, _ = self._posterior_samples(flat, k, _generator(seed, flat.device))
         log_prior = -0.5 * (_LOG_2PI + z.pow(2)).sum(-1)
-        log_posterior = -0.5 * (_LOG_2PI + logvar + (z - mu).pow(2) * torch.exp(-logvar)).sum(-1)
         return self._log_likelihood(z, flat) + log_prior - log_posterior
 
     def loss(self, batch) -> dict[str, torch.Tensor]:
@@ -575,6 +711,8 @@ class VAE(nn.Module):
             parts.append(f"beta={self.beta}")
         if self.decoder_kind != "mlp":
             parts.append(f"decoder={self.decoder_kind!r}")
+        if self.n_flows:
+            parts.append(f"n_flows={self.n_flows}")
         return ", ".join(parts)
 
 
@@ -602,13 +740,11 @@ def iwae_bound(model: VAE, x: torch.Tensor, k: int, seed: int | None = None, chu
     was_training = model.training
     model.eval()
     try:
-        mu, logvar = model._encode(flat)
         partial = []
         for start in range(0, k, chunk):
             count = min(chunk, k - start)
-            z = model.reparameterize(mu, logvar, count, generator)
+            z, log_q, _, _ = model._posterior_samples(flat, count, generator)
             log_prior = -0.5 * (_LOG_2PI + z.pow(2)).sum(-1)
-            log_q = -0.5 * (_LOG_2PI + logvar + (z - mu).pow(2) * torch.exp(-logvar)).sum(-1)
             log_w = model._log_likelihood(z, flat) + log_prior - log_q
             partial.append(torch.logsumexp(log_w, dim=0))
     finally:
@@ -654,3 +790,116 @@ def factor_correlations(model: VAE, x: torch.Tensor, factors: dict[str, torch.Te
     ranks_f = (ranks_f - ranks_f.mean(0)) / ranks_f.std(0)
     ranks_z = (ranks_z - ranks_z.mean(0)) / ranks_z.std(0).clamp_min(1e-12)
     return (ranks_z.T @ ranks_f / (mu.shape[0] - 1)).abs()
+
+
+# ============================================================================ comparing decoders
+
+
+@torch.no_grad()
+def rounded_gaussian_elbo(model: VAE, x: torch.Tensor, n_samples: int = 1, seed: int | None = None) -> ELBOTerms:
+    """The ELBO of a Gaussian-decoder VAE read as a model of **binary** pixels, per example ``(B,)``.
+
+    A Gaussian density on 0/1 data is not a probability (it grows without bound as sigma shrinks),
+    so its ELBO cannot be compared with a Bernoulli decoder's. Rounding makes it one: draw
+    ``y ~ N(mean(z), sigma^2)`` and report ``x = [y > 1/2]``, so
+
+        P(x_l = 1 | z) = Phi((mean_l(z) - 1/2) / sigma),  P(x_l = 0 | z) = 1 - P(x_l = 1 | z),
+
+    and ``E_q[log P(x | z)] - KL(q(z | x) || p(z))`` is a lower bound on ``log P(x)`` for that
+    discrete model, in the same nats as a Bernoulli decoder's ELBO. ``x`` must be binary.
+    """
+    model = _check_vae(model)
+    if model.likelihood != "gaussian" or model.decoder_kind != "mlp" or model.n_flows:
+        raise ValueError("rounded_gaussian_elbo needs a VAE(likelihood='gaussian') with the MLP decoder and no flows")
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    flat = model._check_input(x, "rounded_gaussian_elbo")
+    if not bool(((flat == 0) | (flat == 1)).all()):
+        raise ValueError("rounded_gaussian_elbo models binary pixels: x must hold only 0 and 1")
+    mu, logvar = model._encode(flat)
+    z = model.reparameterize(mu, logvar, n_samples, _generator(seed, flat.device))
+    standardised = (model.decoder(z) - 0.5) / model.decoder_log_std.exp()
+    sign = 2 * flat - 1  # log Phi(s * a) is log P(x = 1) for s = 1 and log P(x = 0) for s = -1
+    reconstruction = torch.special.log_ndtr(sign * standardised).sum(-1).mean(0)
+    kl = gaussian_kl(mu, logvar)
+    return ELBOTerms(reconstruction - kl, reconstruction, kl)
+
+
+# ============================================================================ the notebook's recipe
+
+
+#: The comparison models of notebook 05: 28x28 digits, one hidden layer of 256 units.
+COMPARISON_IMAGE_SHAPE = (1, 28, 28)
+COMPARISON_HIDDEN = (256,)
+
+
+def build(latent_dim: int, likelihood: str = "bernoulli", decoder: str = "mlp", n_flows: int = 0,
+          beta: float = 1.0, hidden_sizes: Sequence[int] = COMPARISON_HIDDEN,
+          image_shape: Sequence[int] = COMPARISON_IMAGE_SHAPE, seed: int = 0) -> VAE:
+    """A new :class:`VAE` (encoder ``784 -> 256 -> ...``, mirrored decoder by default) whose initial
+    weights depend only on ``seed`` (drawn from a forked random state: the caller's is untouched).
+    The comparisons of notebook 05 vary one argument at a time from the same seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(check_seed(seed))
+        return VAE(latent_dim=latent_dim, likelihood=likelihood, image_shape=image_shape,
+                   hidden_sizes=hidden_sizes, beta=beta, decoder=decoder, n_flows=n_flows)
+
+
+def fit(model: VAE, x: torch.Tensor, steps: int, seed: int = 0, lr: float = 1e-3, batch_size: int = 128,
+        device=None, progress: bool = False):
+    """The training recipe of the shipped comparison models: Adam on ``model.loss`` (the negative
+    ELBO, one reparameterised sample; ``beta`` times the KL for a beta-VAE), ``steps`` batches of
+    ``batch_size`` from ``x``, learning rate ``lr``, batch order from ``seed``
+    (:func:`course_gen.train.train`). Then every weight is rounded to half precision, as the shipped
+    files store them, so a model retrained here and a loaded one give the same numbers.
+    Returns the :class:`~course_gen.train.History` (``reconstruction`` and ``kl`` per step)."""
+    from course_gen.train import train
+
+    model = _check_vae(model)
+    history = train(model, x, steps=check_int("steps", steps, minimum=1), lr=lr, batch_size=batch_size,
+                    device=device, seed=seed, progress=progress)
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
+    return history
+
+
+def _half_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
+
+
+def load_or_fit(model: VAE, name: str, x: torch.Tensor, steps: int, retrain: bool = False, seed: int = 0,
+                device=None, note: str = "", **fit_options) -> tuple[VAE, dict[str, torch.Tensor]]:
+    """The shipped weights ``name`` loaded into ``model`` (sha256-checked,
+    :func:`course_gen.checkpoints.load_or_train`), trained with :func:`fit` when they are missing;
+    ``retrain=True`` skips loading, trains and saves (weights in half precision, and the curves).
+
+    Returns ``(model, curves)``: ``curves`` holds the per-step ``"reconstruction"`` and ``"kl"``
+    (nats per image) of the training run, shipped as ``name + "_curves"``.
+    """
+    from course_gen import checkpoints
+
+    model = _check_vae(model)
+    if not isinstance(retrain, bool):
+        raise TypeError(f"retrain must be a bool, got {type(retrain).__name__}")
+    histories = []
+
+    def train_fn(m):
+        histories.append(fit(m, x, steps, seed=seed, device=device, **fit_options))
+
+    if retrain:
+        train_fn(model)
+    else:
+        model, loaded = checkpoints.load_or_train(model, name, train_fn)
+    if histories:
+        history = histories[0]
+        curves = {key: torch.tensor(history.metrics[key], dtype=torch.float32) for key in ("reconstruction", "kl")}
+        if retrain:
+            recipe = note or f"vae.fit({model.extra_repr()}), {steps} steps, seed {seed}; weights stored in float16"
+            checkpoints.save_checkpoint(_half_state(model), name, note=recipe)
+            checkpoints.save_checkpoint({k: v.half() for k, v in curves.items()}, f"{name}_curves",
+                                        note=f"training curves (reconstruction, KL per step) of {name}")
+    else:
+        curves = {k: v.float() for k, v in checkpoints.load_checkpoint(f"{name}_curves").items()}
+    target = course_gen.device() if device is None else course_gen.device(str(device))
+    return model.to(target).eval(), curves
