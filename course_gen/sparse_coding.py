@@ -39,6 +39,7 @@ from course_gen._checks import check_choice, check_int, check_nonnegative, check
 __all__ = [
     "GABOR_PARAMETERS",
     "GABOR_R2_THRESHOLD",
+    "NYQUIST_BAND",
     "PSDEncoder",
     "PSD_NONLINEARITIES",
     "Whitening",
@@ -47,12 +48,14 @@ __all__ = [
     "dictionary_update",
     "gabor",
     "gabor_fit",
+    "gabor_like",
     "high_contrast",
     "ista_step",
     "lasso_objective",
     "lasso_path",
     "learn_dictionary",
     "linear_probe_accuracy",
+    "linear_probe_predictions",
     "lipschitz_constant",
     "orientation_coherence",
     "soft_threshold",
@@ -876,8 +879,20 @@ def gabor_fit(atom) -> tuple[dict[str, float], float]:
 
 
 #: An atom counts as Gabor-like (a localised, oriented edge or bar) when a Gabor explains
-#: at least this fraction of its variance (see :func:`gabor_fit`).
+#: at least this fraction of its variance (see :func:`gabor_fit`) ...
 GABOR_R2_THRESHOLD = 0.7
+#: ... at a frequency below the Nyquist band, in cycles per pixel. The Nyquist frequency is 0.5: a
+#: stripe one pixel wide, a checkerboard. From 0.45 up, a fitted "Gabor" is a pixel-scale alternation
+#: (the fit's upper bound is 0.5), not an edge.
+NYQUIST_BAND = 0.45
+
+
+def gabor_like(stats: dict[str, np.ndarray]) -> np.ndarray:
+    """Which atoms of :func:`atom_statistics` are Gabor-like: ``gabor_r2 >= GABOR_R2_THRESHOLD`` and
+    ``frequency < NYQUIST_BAND`` (a boolean array)."""
+    if not isinstance(stats, dict) or not {"gabor_r2", "frequency"} <= set(stats):
+        raise TypeError("stats must be the dict of atom_statistics(D), with 'gabor_r2' and 'frequency'")
+    return (np.asarray(stats["gabor_r2"]) >= GABOR_R2_THRESHOLD) & (np.asarray(stats["frequency"]) < NYQUIST_BAND)
 
 
 def atom_statistics(D: torch.Tensor) -> dict[str, np.ndarray]:
@@ -897,8 +912,8 @@ def atom_statistics(D: torch.Tensor) -> dict[str, np.ndarray]:
     return stats
 
 
-def linear_probe_accuracy(train_features, train_labels, test_features, test_labels, C: float = 1.0) -> float:
-    """Test accuracy of the same linear classifier on any features: features standardised,
+def linear_probe_predictions(train_features, train_labels, test_features, C: float = 1.0) -> np.ndarray:
+    """The test predictions of the same linear classifier on any features: features standardised,
     then multinomial logistic regression (scikit-learn, ``C`` the inverse L2 strength)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -909,4 +924,11 @@ def linear_probe_accuracy(train_features, train_labels, test_features, test_labe
 
     classifier = make_pipeline(StandardScaler(), LogisticRegression(C=check_positive_number("C", C), max_iter=5000))
     classifier.fit(as_numpy(train_features), as_numpy(train_labels))
-    return float(classifier.score(as_numpy(test_features), as_numpy(test_labels)))
+    return classifier.predict(as_numpy(test_features))
+
+
+def linear_probe_accuracy(train_features, train_labels, test_features, test_labels, C: float = 1.0) -> float:
+    """Test accuracy of :func:`linear_probe_predictions`."""
+    predictions = linear_probe_predictions(train_features, train_labels, test_features, C)
+    test_labels = test_labels.cpu().numpy() if isinstance(test_labels, torch.Tensor) else np.asarray(test_labels)
+    return float(np.mean(predictions == test_labels))

@@ -310,6 +310,27 @@ def test_gabor_fit_recovers_a_gabor_and_rejects_noise():
     assert sc.gabor_fit(noise)[1] < 0.5
 
 
+def test_stripes_one_pixel_wide_fit_a_gabor_but_are_not_gabor_like():
+    alternation = torch.tensor(sc.gabor((8, 8), 1.0, 3.0, 3.0, 0.0, 0.5, 0.0, 2.0, 2.0), dtype=torch.float32)
+    bar = torch.tensor(sc.gabor((8, 8), 1.0, 3.5, 3.5, 0.3, 0.15, 0.0, 1.5, 2.5), dtype=torch.float32)
+    stats = sc.atom_statistics(torch.stack([alternation.flatten(), bar.flatten()]))
+    assert stats["gabor_r2"][0] >= sc.GABOR_R2_THRESHOLD, "the fit alone would call the alternation an edge"
+    assert stats["frequency"][0] >= sc.NYQUIST_BAND
+    assert sc.gabor_like(stats).tolist() == [False, True]
+    with pytest.raises(TypeError, match="atom_statistics"):
+        sc.gabor_like({"gabor_r2": np.ones(2)})
+
+
+def test_linear_probe_predictions_give_the_accuracy():
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(60) % 3
+    features = torch.nn.functional.one_hot(labels, 3).float() + 0.3 * torch.randn(60, 3, generator=generator)
+    predictions = sc.linear_probe_predictions(features[:40], labels[:40], features[40:])
+    assert predictions.shape == (20,)
+    accuracy = sc.linear_probe_accuracy(features[:40], labels[:40], features[40:], labels[40:])
+    assert accuracy == np.mean(predictions == labels[40:].numpy()) > 0.8
+
+
 def test_orientation_coherence_and_concentration_of_simple_patterns():
     edge = np.zeros((8, 8))
     edge[:, 4:] = 1.0
