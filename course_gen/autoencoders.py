@@ -56,19 +56,34 @@ __all__ = [
     "Autoencoder",
     "BinaryCodeAutoencoder",
     "ConvAutoencoder",
+    "DEEP_CODE_SIZES",
     "MLPAutoencoder",
+    "MNIST_SHAPE",
+    "OVERCOMPLETE",
+    "OVERCOMPLETE_UNITS",
+    "RECIPES",
+    "Recipe",
     "bce_loss",
     "bce_with_logits_loss",
     "gaussian_noise",
     "hamming_distances",
     "masking_noise",
+    "deep_autoencoder",
+    "nearest_distance",
     "nearest_neighbours",
     "neighbour_correlation",
+    "noise_gain",
+    "overcomplete_autoencoder",
     "pca",
     "precision_at_k",
     "principal_angles",
+    "recipe_data",
     "reconstruction_error",
+    "relative_error",
+    "save_half",
+    "shipped",
     "squared_error_loss",
+    "train_recipe",
 ]
 
 #: Reconstruction likelihoods (and their loss-name aliases).
@@ -665,6 +680,11 @@ class PCA:
         """``1[(x - mean) u_j > 0]``: each principal coordinate's sign as a bit (a hashing baseline)."""
         return (self.encode(x) > 0).to(self.mean.dtype)
 
+    def first(self, k: int) -> PCA:
+        """The PCA with only the first ``k`` components (the same as ``pca(x, k)``, without a new SVD)."""
+        k = check_int("k", k, minimum=1, maximum=self.code_size)
+        return PCA(self.mean, self.components[:, :k], self.variances[:k], self.image_shape)
+
 
 def pca(x: torch.Tensor, k: int) -> PCA:
     """Fit PCA with ``k`` components to ``x`` ``(N, D)`` or ``(N, *image_shape)`` via the SVD.
@@ -833,3 +853,259 @@ def precision_at_k(
     retrieved = database_labels.to(neighbours.device)[neighbours]
     hits = retrieved == query_labels.to(neighbours.device)[:, None]
     return float(hits.to(torch.float64).mean())
+
+
+# ============================================================================ measuring what a model does
+
+
+def relative_error(reconstruct: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> float:
+    """The share of the inputs' energy a map gets wrong: ``sum_n |r(x_n) - x_n|^2 / sum_n |x_n|^2``.
+
+    0 for the identity; about 1 for a map that returns (nearly) nothing or something unrelated
+    to its input. Uses :func:`reconstruction_error` (eval mode, no input noise).
+    """
+    _check_tensor("x", x)
+    energy = float(_sum_over_example(x.detach().to(torch.float64) ** 2).mean())
+    if energy == 0:
+        raise ValueError("x is all zeros: the relative error of an empty input is undefined")
+    return reconstruction_error(reconstruct, x) / energy
+
+
+@torch.no_grad()
+def noise_gain(
+    reconstruct: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    sigma: float = 0.1,
+    seed: int = 0,
+) -> float:
+    """How much of a small random perturbation of the input reaches the output:
+
+    ``sum_n |r(x_n + sigma eps_n) - r(x_n)|^2 / sum_n |sigma eps_n|^2`` with ``eps_n ~ N(0, I)``.
+
+    1 for the identity (every perturbation passes unchanged), ``k / D`` for the orthogonal
+    projection onto a k-dimensional subspace of R^D, near 0 for a map that ignores directions
+    off the data. A model that "learned the identity" scores near 1 on any input.
+    """
+    if not callable(reconstruct):
+        raise TypeError(f"reconstruct must be callable, got {type(reconstruct).__name__}")
+    _check_tensor("x", x)
+    sigma = check_nonnegative("sigma", sigma)
+    if sigma == 0:
+        raise ValueError("sigma must be positive: the gain of a zero perturbation is undefined")
+    if isinstance(reconstruct, nn.Module):
+        reconstruct.eval()
+        x = x.to(_module_device(reconstruct))
+    generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    delta = sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+    moved = reconstruct(x + delta) - reconstruct(x)
+    _check_same_shape(moved, x)
+    return float((moved.double() ** 2).sum() / (delta.double() ** 2).sum())
+
+
+@torch.no_grad()
+def nearest_distance(x: torch.Tensor, database: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Euclidean distance from each row of ``x`` to its nearest row of ``database`` ``(N,)``.
+
+    ``min_i |x_n - d_i|`` over flattened images, in batches of ``batch_size`` queries (the
+    full distance matrix of 8,000 training digits would not fit comfortably otherwise). A
+    simple "how far from the data" yardstick: compare with the same number for real test images.
+    """
+    _check_tensor("x", x)
+    _check_tensor("database", database)
+    if x.ndim < 2 or database.ndim < 2 or x.shape[0] == 0 or database.shape[0] == 0:
+        raise ValueError(
+            f"x and database must be non-empty batches (N, ...), got {tuple(x.shape)} and {tuple(database.shape)}"
+        )
+    q = x.detach().reshape(x.shape[0], -1).to("cpu", torch.float64)
+    d = database.detach().reshape(database.shape[0], -1).to("cpu", torch.float64)
+    if q.shape[1] != d.shape[1]:
+        raise ValueError(f"x and database need the same dimension, got {q.shape[1]} and {d.shape[1]}")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    return torch.cat([torch.cdist(q[i : i + batch_size], d).min(dim=1).values for i in range(0, len(q), batch_size)])
+
+
+# ============================================================================ notebook 02's models on MNIST
+
+#: The images of ``course_gen.data.mnist10k``.
+MNIST_SHAPE = (1, 28, 28)
+#: Code sizes of the deep autoencoders compared with PCA (30: the deck's deep autoencoder).
+DEEP_CODE_SIZES = (2, 4, 8, 16, 30)
+#: Hidden units of the over-complete autoencoders (more than the 784 pixels).
+OVERCOMPLETE_UNITS = 1000
+#: The over-complete variants: what (if anything) stops each from learning the identity.
+OVERCOMPLETE = {
+    "plain": {},
+    "mask25": {"corruption": "mask", "noise_level": 0.25},
+    "mask50": {"corruption": "mask", "noise_level": 0.5},
+    "gaussian": {"corruption": "gaussian", "noise_level": 0.5},
+    "sparse": {"sparsity": 0.05},
+}
+
+
+def overcomplete_autoencoder(variant: str = "plain") -> MLPAutoencoder:
+    """784 -> 1000 ReLU units -> 784 linear outputs, tied weights, squared error, for grey digits.
+
+    ``variant`` (see :data:`OVERCOMPLETE`): ``"plain"`` (nothing stops the identity),
+    ``"mask25"``/``"mask50"`` (masking noise, nu = 0.25 / 0.5), ``"gaussian"`` (additive noise,
+    sigma = 0.5) or ``"sparse"`` (L1 penalty 0.05 on the code). Everything else is shared, so
+    that the variants differ only in what stops them from copying.
+    """
+    check_choice("variant", variant, OVERCOMPLETE)
+    return MLPAutoencoder(
+        OVERCOMPLETE_UNITS,
+        activation="relu",
+        tied=True,
+        image_shape=MNIST_SHAPE,
+        likelihood="gaussian",
+        **OVERCOMPLETE[variant],
+    )
+
+
+def deep_autoencoder(code_size: int, hidden_sizes: Sequence[int] = (128, 64)) -> MLPAutoencoder:
+    """784 -> 128 -> 64 -> k -> 64 -> 128 -> 784: ELU hidden units, a linear code, squared error."""
+    return MLPAutoencoder(
+        code_size,
+        hidden_sizes=hidden_sizes,
+        activation="elu",
+        code_activation="linear",
+        image_shape=MNIST_SHAPE,
+        likelihood="gaussian",
+    )
+
+
+def _loss_pair() -> nn.ModuleDict:
+    """The lecture's one-hidden-layer autoencoder, ``h = sigm(b + Wx)``, 32 code units, once
+    with each likelihood: sigmoid outputs + cross-entropy, linear outputs + squared error."""
+    return nn.ModuleDict(
+        {
+            likelihood: MLPAutoencoder(32, activation="sigmoid", image_shape=MNIST_SHAPE, likelihood=likelihood)
+            for likelihood in LIKELIHOODS
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one shipped model of notebook 02 is built and trained.
+
+    ``data``: ``"grey"`` (mnist10k train, in [0, 1]), ``"binary"`` (its fixed binarisation) or
+    ``"centred"`` (grey, flattened, minus the training mean). Every member of a
+    ``nn.ModuleDict`` is trained the same way, one after the other, from ``seed``.
+    """
+
+    build: Callable[[], nn.Module]
+    data: str
+    steps: int
+    lr: float = 1e-3
+    batch_size: int = 128
+    seed: int = 0
+    about: str = ""
+
+    def note(self, name: str) -> str:
+        return (
+            f"{name}: course_gen.autoencoders.RECIPES[{name!r}] ({self.about}); mnist10k train, {self.data}; "
+            f"Adam lr {self.lr}, {self.steps} steps of {self.batch_size}, seed {self.seed}; stored in float16"
+        )
+
+
+RECIPES: dict[str, Recipe] = {
+    "ae02_losses": Recipe(_loss_pair, "binary", 3000, lr=3e-3, about="784-32-784 sigmoid code, bernoulli and gaussian"),
+    "ae02_linear": Recipe(
+        lambda: MLPAutoencoder(16, activation="linear", likelihood="gaussian", image_shape=(784,)),
+        "centred",
+        2000,
+        lr=1e-2,
+        batch_size=8000,
+        about="linear 784-16-784, squared error, full batch",
+    ),
+    "ae02_deep": Recipe(
+        lambda: nn.ModuleDict({str(k): deep_autoencoder(k) for k in DEEP_CODE_SIZES}),
+        "grey",
+        5000,
+        about=f"deep_autoencoder(k) for k in {DEEP_CODE_SIZES}",
+    ),
+    **{
+        f"ae02_over_{variant}": Recipe(
+            lambda variant=variant: overcomplete_autoencoder(variant),
+            "grey",
+            4000,
+            about=f"overcomplete_autoencoder({variant!r})",
+        )
+        for variant in OVERCOMPLETE
+    },
+    "ae02_hashing": Recipe(
+        lambda: BinaryCodeAutoencoder(16, hidden_sizes=(256, 128), image_shape=MNIST_SHAPE, likelihood="gaussian"),
+        "grey",
+        6000,
+        about="BinaryCodeAutoencoder(16 bits, 256-128, code noise 4)",
+    ),
+}
+
+
+def recipe_data(kind: str) -> torch.Tensor:
+    """The training images a recipe uses (see :class:`Recipe`)."""
+    from course_gen.data import mnist10k
+
+    check_choice("data", kind, ("grey", "binary", "centred"))
+    images, _ = mnist10k("train", binarize=kind == "binary")
+    if kind == "centred":
+        flat = images.reshape(len(images), -1)
+        return flat - flat.mean(dim=0)
+    return images
+
+
+def train_recipe(name: str, model: nn.Module | None = None, device=None, progress: bool = False) -> nn.Module:
+    """Build (unless ``model`` is given) and train the model ``name`` of :data:`RECIPES`."""
+    from course_gen.train import train
+
+    check_choice("name", name, RECIPES)
+    recipe = RECIPES[name]
+    model = recipe.build() if model is None else model
+    x = recipe_data(recipe.data)
+    members = model.values() if isinstance(model, nn.ModuleDict) else [model]
+    for member in members:
+        train(
+            member,
+            x,
+            steps=recipe.steps,
+            lr=recipe.lr,
+            batch_size=recipe.batch_size,
+            seed=recipe.seed,
+            device=device,
+            progress=progress,
+        )
+    return model.eval()
+
+
+def save_half(model: nn.Module, name: str, note: str = "", root=None):
+    """Save ``model``'s weights in float16 (half the file; loading casts them back to float32)."""
+    from course_gen.checkpoints import save_checkpoint
+
+    state = {
+        key: value.detach().cpu().half() if value.is_floating_point() else value.detach().cpu()
+        for key, value in model.state_dict().items()
+    }
+    return save_checkpoint(state, name, root=root, note=note)
+
+
+def shipped(name: str, retrain: bool = False, device=None, root=None) -> nn.Module:
+    """Notebook 02's model ``name`` with its shipped weights, in eval mode, on ``device``.
+
+    ``retrain=True`` skips the shipped file: the model is trained here with its recipe
+    (:func:`train_recipe`) and saved in its place (float16, :func:`save_half`). Without it,
+    ``course_gen.checkpoints.load_or_train`` loads the sha256-checked file, and trains only
+    if the file is missing or altered.
+    """
+    from course_gen.checkpoints import load_or_train
+
+    check_choice("name", name, RECIPES)
+    check_bool("retrain", retrain)
+    model = RECIPES[name].build()
+    if retrain:
+        train_recipe(name, model, device)
+        save_half(model, name, note=RECIPES[name].note(name), root=root)
+    else:
+        model, _ = load_or_train(model, name, lambda m: train_recipe(name, m, device), root=root)
+    if device is not None:
+        model.to(device)
+    return model.eval()

@@ -434,3 +434,102 @@ def test_models_and_helpers_run_on_cuda():
     assert codes.is_cuda
     assert 0 <= precision_at_k(codes, labels, codes, labels, k=5) <= 1
     assert pca(images.cuda(), 3).components.is_cuda
+
+
+# ============================================================================ measurements (notebook 02)
+
+
+def test_relative_error_is_zero_for_the_identity_and_one_for_zero():
+    from course_gen.autoencoders import relative_error
+
+    x = torch.rand(20, 1, 8, 8)
+    assert relative_error(lambda u: u, x) == pytest.approx(0.0)
+    assert relative_error(torch.zeros_like, x) == pytest.approx(1.0)
+    assert relative_error(lambda u: 0.5 * u, x) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="all zeros"):
+        relative_error(lambda u: u, torch.zeros(3, 4))
+
+
+def test_noise_gain_is_one_for_the_identity_and_k_over_d_for_a_projection():
+    from course_gen.autoencoders import noise_gain
+
+    x = torch.rand(400, 100)
+    assert noise_gain(lambda u: u, x) == pytest.approx(1.0)
+    assert noise_gain(lambda u: 3 * u + 1, x) == pytest.approx(9.0)
+    q = torch.linalg.qr(torch.randn(100, 10, generator=torch.Generator().manual_seed(1))).Q
+    projection = lambda u: u @ q @ q.T
+    assert noise_gain(projection, x) == pytest.approx(10 / 100, rel=0.05)
+    assert noise_gain(lambda u: u, x, seed=3) == noise_gain(lambda u: u, x, seed=3)
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        noise_gain(lambda u: u, x, sigma=0)
+
+
+def test_nearest_distance_matches_brute_force():
+    from course_gen.autoencoders import nearest_distance
+
+    generator = torch.Generator().manual_seed(0)
+    database = torch.rand(50, 1, 4, 4, generator=generator)
+    queries = torch.rand(7, 16, generator=generator)
+    expected = torch.tensor([min(float((q - d.flatten()).norm()) for d in database) for q in queries])
+    got = nearest_distance(queries, database, batch_size=3)
+    assert torch.allclose(got.float(), expected, atol=1e-5)
+    assert torch.allclose(nearest_distance(database, database), torch.zeros(50, dtype=torch.float64))
+    with pytest.raises(ValueError, match="same dimension"):
+        nearest_distance(queries, torch.rand(5, 15))
+
+
+def test_pca_first_equals_a_fresh_fit(digits_flat):
+    x, _ = digits_flat
+    full = pca(x, 10)
+    three = full.first(3)
+    fresh = pca(x, 3)
+    assert torch.allclose(three.components, fresh.components, atol=1e-5)
+    assert torch.allclose(three(x), fresh(x), atol=1e-4)
+    with pytest.raises(ValueError):
+        full.first(11)
+
+
+# ============================================================================ notebook 02's shipped models
+
+
+def test_overcomplete_variants_differ_only_in_what_stops_the_identity():
+    from course_gen.autoencoders import OVERCOMPLETE, overcomplete_autoencoder
+
+    models = {variant: overcomplete_autoencoder(variant) for variant in OVERCOMPLETE}
+    for model in models.values():
+        assert model.code_size > model.n_inputs == 784 and model.tied and model.likelihood == "gaussian"
+    assert models["plain"].corruption == "none" and models["plain"].sparsity == 0
+    assert (models["mask50"].corruption, models["mask50"].noise_level) == ("mask", 0.5)
+    assert models["gaussian"].corruption == "gaussian" and models["sparse"].sparsity > 0
+    with pytest.raises(ValueError, match="variant"):
+        overcomplete_autoencoder("dropout")
+
+
+def test_every_recipe_has_a_shipped_checkpoint_that_fits_its_model():
+    from course_gen import checkpoints
+    from course_gen.autoencoders import RECIPES
+
+    manifest = checkpoints.read_manifest()
+    for name, recipe in RECIPES.items():
+        assert name in manifest, f"{name} is not shipped in assets/checkpoints.json"
+        assert "float16" in manifest[name]["note"] and name in manifest[name]["note"]
+        model = checkpoints.load_checkpoint(name, recipe.build())
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_shipped_loads_half_precision_weights_and_retrain_saves_them(tmp_path, monkeypatch):
+    from course_gen import autoencoders
+
+    model = autoencoders.RECIPES["ae02_linear"].build()
+    autoencoders.save_half(model, "ae02_linear", note="test", root=tmp_path)
+    loaded = autoencoders.shipped("ae02_linear", root=tmp_path)
+    assert not loaded.training
+    assert torch.allclose(loaded.decoder_matrix, model.decoder_matrix, atol=1e-3)
+    assert not torch.equal(loaded.decoder_matrix, model.decoder_matrix)  # rounded to float16
+
+    calls = []
+    monkeypatch.setattr(autoencoders, "train_recipe", lambda name, m, device=None: calls.append(name) or m)
+    autoencoders.shipped("ae02_linear", retrain=True, root=tmp_path / "new")
+    assert calls == ["ae02_linear"] and (tmp_path / "new" / "ae02_linear.pt").is_file()
+    with pytest.raises(ValueError, match="name"):
+        autoencoders.shipped("vae")
