@@ -1,6 +1,8 @@
 """Normalizing flows: invertible maps with tractable log-determinants (notebook 04).
 
-The change of variables formula: if ``z = f(x)`` with ``f`` invertible and differentiable,
+Direction convention (notebook 04's, and RealNVP's and Glow's): ``f`` maps data ``x`` to the latent
+``z = f(x)``; sampling runs the inverse ``g = f^-1``, ``x = g(z)``. The change of variables formula: if
+``z = f(x)`` with ``f`` invertible and differentiable,
 
     p_X(x) = p_Z(f(x)) |det df/dx|,      log p_X(x) = log p_Z(f(x)) + log |det df/dx|,
 
@@ -9,8 +11,9 @@ log-determinants add up. Every transform here is an ``nn.Module`` whose ``forwar
 ``(y, log_abs_det)`` (one value per example, shape ``(B,)``) and, where an inverse exists,
 ``inverse(y)`` returns ``(x, log_abs_det)`` of the inverse (minus the forward one):
 
-- :class:`Planar` ``f(z) = z + u_hat h(w^T z + b)``, ``|det| = |1 + u_hat^T h'(w^T z + b) w|``, and
-  :class:`Radial` ``f(z) = z + beta h(alpha, r) (z - z_0)`` (Rezende and Mohamed 2015); forward only,
+- :class:`Planar` ``g(z) = z + u_hat h(w^T z + b)``, ``|det| = |1 + u_hat^T h'(w^T z + b) w|``, and
+  :class:`Radial` ``g(z) = z + beta h(alpha, r) (z - z_0)`` (Rezende and Mohamed 2015), maps written in the
+  sampling direction; forward only,
   parametrised so that they stay invertible (``w^T u_hat >= -1``, ``beta >= -alpha``);
 - :class:`AdditiveCoupling` (NICE, log-det 0) and :class:`AffineCoupling` (RealNVP,
   log-det ``sum (1 - m) s``) with the masks of :func:`coupling_mask`: ``"half"``/``"alternating"``
@@ -21,9 +24,12 @@ log-determinants add up. Every transform here is an ``nn.Module`` whose ``forwar
 
 :class:`Flow` chains transforms in the *normalising* direction (data ``x`` to latent ``z``) over a
 standard normal base: ``log_prob(x)`` in nats per example, ``sample(n)`` through the inverses.
-:class:`VariationalFlow` runs the other way (Rezende and Mohamed): ``z_K = f_K o ... o f_1(z_0)``,
-``log q_K(z_K) = log q_0(z_0) - sum_k log |det df_k/dz_{k-1}|``, fitted to an unnormalised target
+:class:`VariationalFlow` runs the sampling direction (Rezende and Mohamed): ``z_K = g_K o ... o g_1(z_0)``,
+``log q_K(z_K) = log q_0(z_0) - sum_k log |det dg_k/dz_{k-1}|``, fitted to an unnormalised target
 by the reverse KL; :func:`energy_log_density` holds the paper's four test energies.
+
+Notebook 04's 2-D models are shipped (:func:`shipped_2d`: two-moons RealNVPs and planar fits to ``U2``), and
+:func:`histogram_vs_density` compares a 2-D flow's samples with its change-of-variables density.
 
 Discrete images (digits, values ``k / (K - 1)`` for ``K`` levels; binarized digits ``K = 2``):
 :func:`dequantize` adds uniform noise, ``y = (k + u) / K`` with ``u ~ U[0, 1)^D``, and
@@ -64,6 +70,9 @@ __all__ = [
     "DequantizedFlow",
     "Flow",
     "Invertible1x1Conv",
+    "MOONS_RECIPE",
+    "PLANAR_RECIPE",
+    "SHIPPED_2D",
     "LogitTransform",
     "Planar",
     "Radial",
@@ -77,12 +86,20 @@ __all__ = [
     "dequantized_bits_per_dim",
     "discretize",
     "energy_log_density",
+    "histogram_vs_density",
+    "log_normaliser_2d",
+    "moons_realnvp_pair",
+    "planar_fits",
     "planar_flows",
     "planar_invertible",
     "planar_map",
     "radial_flows",
     "realnvp_2d",
     "realnvp_digits",
+    "reverse_kl",
+    "shipped_2d",
+    "train_moons_realnvp_pair",
+    "train_planar_fits",
 ]
 
 #: Coupling masks: two for vectors (shape ``(D,)``), two for images (shape ``(C, H, W)``).
@@ -171,12 +188,12 @@ class Transform(nn.Module):
 
 
 def planar_invertible(u: torch.Tensor, w: torch.Tensor) -> bool:
-    """Whether ``f(z) = z + u tanh(w^T z + b)`` is invertible: ``w^T u >= -1`` (tanh' in (0, 1])."""
+    """Whether ``g(z) = z + u tanh(w^T z + b)`` is invertible: ``w^T u >= -1`` (tanh' in (0, 1])."""
     return bool(torch.dot(_check_tensor(w, "w").flatten(), _check_tensor(u, "u").flatten()) >= -1)
 
 
 def planar_map(z: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b) -> tuple[torch.Tensor, torch.Tensor]:
-    """The raw planar map ``f(z) = z + u tanh(w^T z + b)`` and ``log|1 + u^T psi(z)|``,
+    """The raw planar map ``g(z) = z + u tanh(w^T z + b)`` and ``log|1 + u^T psi(z)|``,
     ``psi(z) = tanh'(w^T z + b) w``, for ``z`` of shape ``(B, D)`` and ``u, w`` of shape ``(D,)``.
 
     No reparametrisation: with ``w^T u < -1`` the map folds (not invertible) and ``1 + u^T psi``
@@ -195,9 +212,9 @@ def planar_map(z: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b) -> tuple[to
 
 
 class Planar(Transform):
-    """Planar flow ``f(z) = z + u_hat tanh(w^T z + b)`` on vectors ``(B, dim)``.
+    """Planar flow ``g(z) = z + u_hat tanh(w^T z + b)`` on vectors ``(B, dim)`` (a sampling-direction map).
 
-    ``log|det df/dz| = log|1 + u_hat^T psi(z)|`` with ``psi(z) = tanh'(w^T z + b) w`` (the matrix
+    ``log|det dg/dz| = log|1 + u_hat^T psi(z)|`` with ``psi(z) = tanh'(w^T z + b) w`` (the matrix
     determinant lemma). ``u_hat = u + (m(w^T u) - w^T u) w / |w|^2`` with ``m(a) = -1 + softplus(a)``
     guarantees ``w^T u_hat > -1``, hence invertibility, for every value of the free parameters.
     The inverse has no closed form.
@@ -225,7 +242,8 @@ class Planar(Transform):
 
 
 class Radial(Transform):
-    """Radial flow ``f(z) = z + beta h(alpha, r) (z - z_0)``, ``r = |z - z_0|``, ``h = 1 / (alpha + r)``.
+    """Radial flow ``g(z) = z + beta h(alpha, r) (z - z_0)``, ``r = |z - z_0|``, ``h = 1 / (alpha + r)``
+    (a sampling-direction map).
 
     ``log|det| = (d - 1) log(1 + beta h) + log(1 + beta h + beta h'(r) r)`` with
     ``h' = -1 / (alpha + r)^2``. ``alpha = softplus(a) > 0`` and ``beta = -alpha + softplus(c)``
@@ -663,8 +681,8 @@ class Flow(nn.Module):
 
 
 class VariationalFlow(nn.Module):
-    """Flows in the sampling direction (Rezende and Mohamed 2015): ``z_K = f_K o ... o f_1 (z_0)``,
-    ``z_0 ~ N(0, I)``, and ``log q_K(z_K) = log q_0(z_0) - sum_k log|det df_k/dz_{k-1}|``.
+    """Flows in the sampling direction (Rezende and Mohamed 2015): ``z_K = g_K o ... o g_1 (z_0)``,
+    ``z_0 ~ N(0, I)``, and ``log q_K(z_K) = log q_0(z_0) - sum_k log|det dg_k/dz_{k-1}|``.
 
     Only forward maps are needed, so planar and radial flows work. ``loss(z0)`` is the reverse KL
     ``E[log q_K(z_K) - log p~(z_K)]`` to the unnormalised target ``target_log_prob`` (it equals
@@ -948,3 +966,193 @@ def realnvp_digits(n_levels: int = 17, hidden: int = 32, n_checkerboard: int = 2
                    AffineCoupling(squeezed, "channel", hidden=hidden, flip=k % 2 == 1)]
     dequantizer = VariationalDequantizer(image, hidden=max(hidden // 2, 1)) if dequantization == "variational" else None
     return DequantizedFlow(Flow(layers, event_shape=image), n_levels, dequantizer)
+
+
+# ============================================================================ a 2-D histogram against the formula
+
+
+@torch.no_grad()
+def histogram_vs_density(flow: Flow, n_samples: int = 100_000, limits=(-3.0, 3.0), bins: int = 60,
+                         refine: int = 4, seed: int = 0) -> dict:
+    """Samples of a 2-D :class:`Flow` binned, against its change-of-variables density on the same bins.
+
+    Samples are ``x = f^-1(z)``, ``z ~ N(0, I)`` (``n_samples`` of them, seeded). The formula is
+    ``p_X(x) = p_Z(f(x)) |det df/dx|``, evaluated on a fine grid (``refine`` x ``refine`` points per bin)
+    over the square ``limits`` and averaged per bin. Returns a dict of numpy-free tensors:
+
+    - ``edges`` ``(bins + 1,)``; ``histogram`` and ``density`` ``(bins, bins)``, indexed ``[x2 bin, x1 bin]``,
+      both in density units (the histogram is counts / (n_samples * bin area));
+    - ``integral``: ``sum p_X * cell area`` on the fine grid (1 when the window holds all the mass);
+    - ``wrong_sign_integral``: the same with ``p_Z(f(x)) / |det df/dx|`` (the log-determinant subtracted);
+    - ``wrong_sign_density`` ``(bins, bins)``: that wrong density per bin;
+    - ``total_variation``: ``1/2 sum |histogram mass - formula mass|`` over the bins (sampling noise only,
+      about ``sqrt(bins^2 / n_samples)`` / 2, when the formula is right), and ``wrong_sign_total_variation``;
+    - ``outside``: the fraction of samples outside the window.
+    """
+    if not isinstance(flow, Flow):
+        raise TypeError(f"flow must be a course_gen.flows.Flow, got {type(flow).__name__}")
+    if flow.event_shape != (2,):
+        raise ValueError(f"histogram_vs_density needs a flow on 2-D points, got event shape {flow.event_shape}")
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    bins = check_int("bins", bins, minimum=2)
+    refine = check_int("refine", refine, minimum=1)
+    low, high = (float(v) for v in limits)
+    if not high > low:
+        raise ValueError(f"limits must be (low, high) with high > low, got {tuple(limits)!r}")
+    parameter = next(flow.parameters())
+    samples = flow.sample(n_samples, seed=seed).double().cpu()
+    edges = torch.linspace(low, high, bins + 1, dtype=torch.float64)
+    width = (high - low) / bins
+    inside = ((samples >= low) & (samples < high)).all(1)
+    index = ((samples[inside] - low) / width).long().clamp(0, bins - 1)
+    counts = torch.bincount(index[:, 1] * bins + index[:, 0], minlength=bins * bins).reshape(bins, bins)
+    histogram = counts.double() / (n_samples * width**2)
+    fine = bins * refine
+    step = (high - low) / fine
+    centres = low + step * (torch.arange(fine, dtype=torch.float64) + 0.5)
+    g1, g2 = torch.meshgrid(centres, centres, indexing="xy")
+    points = torch.stack([g1.flatten(), g2.flatten()], 1)
+    log_p, log_p_wrong = [], []
+    for chunk in points.split(50_000):
+        z, log_det = flow(chunk.to(parameter.device, parameter.dtype))
+        log_base = flow.base.log_prob(z)
+        log_p.append((log_base + log_det).double().cpu())
+        log_p_wrong.append((log_base - log_det).double().cpu())
+    fine_density = torch.cat(log_p).exp().reshape(fine, fine)
+    fine_wrong = torch.cat(log_p_wrong).exp().reshape(fine, fine)
+
+    def per_bin(values):
+        return values.reshape(bins, refine, bins, refine).mean((1, 3))
+
+    density, wrong = per_bin(fine_density), per_bin(fine_wrong)
+    area = width**2
+    return {
+        "edges": edges, "histogram": histogram, "density": density, "wrong_sign_density": wrong,
+        "integral": float(fine_density.sum() * step**2),
+        "wrong_sign_integral": float(fine_wrong.sum() * step**2),
+        "total_variation": float(0.5 * ((histogram - density).abs().sum() * area)),
+        "wrong_sign_total_variation": float(0.5 * ((histogram - wrong).abs().sum() * area)),
+        "outside": float(1 - inside.double().mean()),
+    }
+
+
+# ============================================================================ notebook 04's shipped 2-D models
+
+#: Recipe of ``flows04_moons``: both RealNVPs of :func:`moons_realnvp_pair` on ``toy2d("moons", 4000, seed=0)``.
+MOONS_RECIPE = {"n": 4000, "data_seed": 0, "steps": 800, "lr": 2e-3, "batch_size": 256, "seed": 0}
+#: Recipe of ``flows04_planar_u2``: K planar layers fitted to ``exp(-U2)`` by reverse KL; every K gets the
+#: same budget, two phases (``steps[i]`` Adam steps at ``lr[i]``) from each of the ``restarts`` seeds,
+#: and keeps the restart with the lower reverse KL on ``select_seed``'s base draws.
+PLANAR_RECIPE = {"target": "U2", "ks": (1, 2, 4, 8), "n_base": 20_000, "base_seed": 0, "steps": (3000, 1000),
+                 "lr": (5e-3, 1e-3), "batch_size": 256, "restarts": (0, 1), "select_seed": 3}
+#: The shipped 2-D models of notebook 04 (files ``assets/NAME.pt``), see :func:`shipped_2d`.
+SHIPPED_2D = ("flows04_moons", "flows04_planar_u2")
+
+
+def moons_realnvp_pair(seed: int = 0) -> nn.ModuleDict:
+    """Two untrained :func:`realnvp_2d` flows (6 couplings, 64 hidden): ``"alternating"`` masks and
+    ``"same_mask"`` in every layer; parameters seeded by ``seed``."""
+    return nn.ModuleDict({"alternating": realnvp_2d(6, 64, alternate=True, seed=seed),
+                          "same_mask": realnvp_2d(6, 64, alternate=False, seed=seed)})
+
+
+def train_moons_realnvp_pair(models: nn.ModuleDict, device=None, progress: bool = False) -> nn.ModuleDict:
+    """Maximum likelihood for both flows of :func:`moons_realnvp_pair` with :data:`MOONS_RECIPE`."""
+    import course_gen
+    from course_gen.data import toy2d
+    from course_gen.train import train
+
+    recipe = MOONS_RECIPE
+    x = toy2d("moons", recipe["n"], seed=recipe["data_seed"])
+    for model in models.values():
+        course_gen.seed_everything(recipe["seed"])
+        train(model, x, steps=recipe["steps"], lr=recipe["lr"], batch_size=recipe["batch_size"],
+              seed=recipe["seed"], device=device, progress=progress)
+    return models.eval()
+
+
+def planar_fits(target: str = "U2", ks: Sequence[int] = PLANAR_RECIPE["ks"], seed: int = 0) -> nn.ModuleDict:
+    """Untrained :class:`VariationalFlow` s of ``K`` planar layers for each ``K`` in ``ks`` (keys ``str(K)``),
+    each targeting ``exp(-U)`` of :func:`energy_log_density` (``target`` in :data:`ENERGY_NAMES`)."""
+    import functools
+
+    check_choice("energy", target, ENERGY_NAMES)
+    log_density = functools.partial(energy_log_density, target)
+    return nn.ModuleDict({str(k): VariationalFlow(planar_flows(2, k, seed=seed), log_density, dim=2) for k in ks})
+
+
+@torch.no_grad()
+def reverse_kl(model: VariationalFlow, log_z: float, n: int = 20_000, seed: int = 2) -> tuple[float, float]:
+    """Monte Carlo ``KL(q_K || p) = E_q[log q_K(z_K) - log p~(z_K)] + log Z`` from ``n`` seeded base draws,
+    and its standard error ``std / sqrt(n)`` (nats)."""
+    if not isinstance(model, VariationalFlow) or model.target_log_prob is None:
+        raise TypeError(f"model must be a VariationalFlow with a target_log_prob, got {type(model).__name__}")
+    n = check_int("n", n, minimum=2)
+    parameter = next(model.parameters())
+    z0 = torch.randn(n, model.dim, generator=torch.Generator().manual_seed(check_seed(seed)))
+    z, log_q = model(z0.to(parameter.device, parameter.dtype))
+    terms = (log_q - model.target_log_prob(z)).double()
+    return float(terms.mean()) + float(log_z), float(terms.std() / math.sqrt(n))
+
+
+def log_normaliser_2d(log_density: Callable[[torch.Tensor], torch.Tensor], limit: float = 6.0, n: int = 1201) -> float:
+    """``log Z = log sum exp(log_density) * cell area`` on an ``n`` x ``n`` grid over ``[-limit, limit]^2``
+    (float64): the normaliser of an unnormalised 2-D density whose mass lies inside the square."""
+    limit = check_positive_number("limit", limit)
+    n = check_int("n", n, minimum=3)
+    xs = torch.linspace(-limit, limit, n, dtype=torch.float64)
+    grid = torch.stack(torch.meshgrid(xs, xs, indexing="xy"), dim=-1).reshape(-1, 2)
+    return float(torch.logsumexp(log_density(grid), 0) + 2 * torch.log(xs[1] - xs[0]))
+
+
+def train_planar_fits(models: nn.ModuleDict, device=None, progress: bool = False) -> nn.ModuleDict:
+    """Fit every :class:`VariationalFlow` of :func:`planar_fits` by reverse KL with :data:`PLANAR_RECIPE`
+    (same base draws and budget for every K; the best of the restarts is kept)."""
+    import course_gen
+    from course_gen.train import train
+
+    recipe = PLANAR_RECIPE
+    z0 = torch.randn(recipe["n_base"], 2, generator=torch.Generator().manual_seed(recipe["base_seed"]))
+    for key, model in models.items():
+        best, best_kl = None, math.inf
+        for restart in recipe["restarts"]:
+            course_gen.seed_everything(restart)
+            candidate = VariationalFlow(planar_flows(2, int(key), seed=restart), model.target_log_prob, dim=2)
+            for steps, lr in zip(recipe["steps"], recipe["lr"]):
+                train(candidate, z0, steps=steps, lr=lr, batch_size=recipe["batch_size"], seed=restart,
+                      device=device, progress=progress)
+            kl, _ = reverse_kl(candidate, 0.0, seed=recipe["select_seed"])
+            if kl < best_kl:
+                best, best_kl = candidate, kl
+        model.load_state_dict(best.state_dict())
+    return models.eval()
+
+
+def _shipped_recipe(name: str):
+    if name == "flows04_moons":
+        return moons_realnvp_pair, train_moons_realnvp_pair, f"moons_realnvp_pair() trained by train_moons_realnvp_pair, MOONS_RECIPE {MOONS_RECIPE}"
+    return planar_fits, train_planar_fits, f"planar_fits() trained by train_planar_fits, PLANAR_RECIPE {PLANAR_RECIPE}"
+
+
+def shipped_2d(name: str, retrain: bool = False, device=None, root=None) -> nn.ModuleDict:
+    """Notebook 04's 2-D models (``name`` in :data:`SHIPPED_2D`) with their shipped weights, in eval mode.
+
+    ``flows04_moons``: :func:`moons_realnvp_pair` trained on two moons; ``flows04_planar_u2``:
+    :func:`planar_fits` fitted to ``exp(-U2)``. Loading goes through
+    :func:`course_gen.checkpoints.load_or_train` (sha256-checked; trains with the recipe if the file is
+    missing or altered); ``retrain=True`` trains with the recipe and saves the file in its place.
+    """
+    from course_gen import checkpoints
+
+    check_choice("shipped 2-D model", name, SHIPPED_2D)
+    check_bool("retrain", retrain)
+    build, fit, note = _shipped_recipe(name)
+    model = build()
+    if retrain:
+        fit(model, device)
+        checkpoints.save_checkpoint(model, name, root=root, note=note)
+    else:
+        model, _ = checkpoints.load_or_train(model, name, lambda m: fit(m, device), root=root)
+    if device is not None:
+        model.to(device)
+    return model.eval()

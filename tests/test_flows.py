@@ -418,3 +418,79 @@ def test_flows_run_on_cuda():
     assert math.isfinite(flows.dequantized_bits_per_dim(model, x_train[:64].cuda()))
     flow = flows.realnvp_2d(2).cuda()
     assert flow.sample(5).device.type == "cuda"
+
+
+# ============================================================================ notebook 04's 2-D additions
+
+
+def scaled_gaussian_flow(log_scale=(0.4, -0.7), bias=(0.3, -0.2)) -> flows.Flow:
+    """``z = s x + b`` per coordinate: ``p_X`` is a Gaussian, ``log|det df/dx| = sum log s``."""
+    actnorm = flows.ActNorm(2)
+    with torch.no_grad():
+        actnorm.initialized.fill_(True)
+        actnorm.log_scale.copy_(torch.tensor(log_scale))
+        actnorm.bias.copy_(torch.tensor(bias))
+    return flows.Flow([actnorm], event_shape=(2,))
+
+
+def test_histogram_vs_density_integrates_to_one_and_flags_the_wrong_sign():
+    flow = scaled_gaussian_flow()
+    result = flows.histogram_vs_density(flow, n_samples=50_000, limits=(-8, 8), bins=64, seed=0)
+    assert result["integral"] == pytest.approx(1.0, abs=1e-3)
+    # wrong sign: p_Z(f(x)) / |det| = p_X(x) / |det|^2, so its integral is exp(-2 sum log s)
+    assert result["wrong_sign_integral"] == pytest.approx(math.exp(-2 * (0.4 - 0.7)), rel=1e-3)
+    assert result["total_variation"] < 0.05 < result["wrong_sign_total_variation"]
+    assert result["histogram"].shape == result["density"].shape == (64, 64)
+    assert result["histogram"].sum() * (16 / 64) ** 2 == pytest.approx(1 - result["outside"], abs=1e-9)
+
+
+def test_histogram_vs_density_rejects_what_it_cannot_use():
+    with pytest.raises(TypeError, match="Flow"):
+        flows.histogram_vs_density(torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="2-D"):
+        flows.histogram_vs_density(flows.Flow([flows.ActNorm(3)], event_shape=(3,)))
+    with pytest.raises(ValueError, match="high > low"):
+        flows.histogram_vs_density(scaled_gaussian_flow(), limits=(1, -1))
+
+
+def test_reverse_kl_matches_the_closed_form_between_gaussians():
+    # q = N(b', s'^2) through z = s z0 + b; target N(0, I) unnormalised, log Z = log(2 pi)
+    log_s, b = torch.tensor([0.4, -0.7]), torch.tensor([0.3, -0.2])
+    actnorm = flows.ActNorm(2)
+    with torch.no_grad():
+        actnorm.initialized.fill_(True)
+        actnorm.log_scale.copy_(log_s)
+        actnorm.bias.copy_(b)
+    model = flows.VariationalFlow([actnorm], lambda z: -0.5 * z.pow(2).sum(1), dim=2)
+    exact = float((-log_s + (torch.exp(2 * log_s) + b**2) / 2 - 0.5).sum())
+    kl, error = flows.reverse_kl(model, math.log(2 * math.pi), n=50_000, seed=0)
+    assert abs(kl - exact) < 4 * error and error < 0.02
+    with pytest.raises(TypeError, match="VariationalFlow"):
+        flows.reverse_kl(flows.VariationalFlow([actnorm], None, dim=2), 0.0)
+
+
+def test_log_normaliser_2d_of_a_gaussian():
+    assert flows.log_normaliser_2d(lambda z: -0.5 * z.pow(2).sum(1)) == pytest.approx(math.log(2 * math.pi), abs=1e-6)
+
+
+def test_planar_fits_builds_one_variational_flow_per_k():
+    models = flows.planar_fits("U2", ks=(1, 3))
+    assert list(models) == ["1", "3"] and len(models["3"].transforms) == 3
+    z, log_q = models["3"](torch.randn(5, 2))
+    assert z.shape == (5, 2) and log_q.shape == (5,)
+    with pytest.raises(ValueError, match="energy"):
+        flows.planar_fits("U9")
+
+
+def test_shipped_2d_models_load_and_show_what_the_notebook_claims():
+    moons = flows.shipped_2d("flows04_moons", device="cpu")
+    x = toy2d("moons", 1000, seed=1)
+    with torch.no_grad():
+        nll = {name: -float(model.log_prob(x).mean()) for name, model in moons.items()}
+    assert nll["alternating"] < nll["same_mask"] - 0.3
+    planar = flows.shipped_2d("flows04_planar_u2", device="cpu")
+    log_z = flows.log_normaliser_2d(lambda z: flows.energy_log_density("U2", z))
+    kl = {int(k): flows.reverse_kl(model, log_z, n=5000, seed=2)[0] for k, model in planar.items()}
+    assert kl[8] < kl[2] < kl[1] and min(kl.values()) > -0.05
+    with pytest.raises(ValueError, match="shipped 2-D model"):
+        flows.shipped_2d("moons")

@@ -106,3 +106,34 @@ def test_grid_deformation_has_four_panels_and_checks_its_flow():
         draw_grid_deformation(torch.nn.Linear(2, 2), torch.randn(3, 2))
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         draw_grid_deformation(flow, torch.randn(3, 3))
+
+
+def test_histogram_vs_density_figure_shares_one_colour_scale():
+    from course_gen.widgets.flows import draw_histogram_vs_density
+
+    flow = flows.realnvp_2d(2, hidden=8)
+    result = flows.histogram_vs_density(flow, n_samples=2000, limits=(-4, 4), bins=20, refine=2)
+    fig = draw_histogram_vs_density(result)
+    meshes = [c for ax in fig.axes[:-1] for c in ax.collections]  # the last axes is the colour bar
+    assert len(fig.axes) == 4 and len(meshes) == 3 and len({m.get_clim() for m in meshes}) == 1
+    assert f"integral {result['integral']:.3f}" in figure_texts(fig)
+    plt.close(fig)
+    fig = draw_histogram_vs_density(result, wrong_sign=False)
+    assert len(fig.axes) == 3
+    plt.close(fig)
+    with pytest.raises(ValueError, match="histogram_vs_density"):
+        draw_histogram_vs_density({"edges": result["edges"]})
+
+
+def test_dequantization_noise_figure_needs_a_learned_binary_dequantizer():
+    from course_gen.widgets.flows import draw_dequantization_noise
+
+    x = (torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+    learned = flows.realnvp_digits(n_levels=2, hidden=8, n_checkerboard=1, n_channel=1, dequantization="variational")
+    fig = draw_dequantization_noise(learned, x, n_show=3)
+    assert "learned noise vs uniform" in figure_texts(fig) and len(fig.axes) == 4 * 3 + 1
+    plt.close(fig)
+    with pytest.raises(TypeError, match="learned dequantizer"):
+        draw_dequantization_noise(flows.realnvp_digits(n_levels=2, hidden=8), x)
+    with pytest.raises(ValueError, match="binary"):
+        draw_dequantization_noise(flows.realnvp_digits(n_levels=17, hidden=8, dequantization="variational"), x)

@@ -142,10 +142,10 @@ def check_planar_log_det(fn) -> Feedback:
                 (torch.log(torch.abs(1 + torch.tanh(a) * (w @ u))), "you used h = tanh instead of its derivative "
                  "h' = 1 - tanh^2: psi(z) = h'(w^T z + b) w"),
                 (torch.log(torch.abs(h_prime * (w @ u))), "the 1 is missing: the Jacobian is I + u psi^T, and "
-                 "det(I + u psi^T) = 1 + u^T psi (the identity part of f(z) = z + ...)"),
+                 "det(I + u psi^T) = 1 + u^T psi (the identity part of g(z) = z + ...)"),
                 (torch.log(torch.abs(1 - h_prime * (w @ u))), "sign error: det = 1 + u^T psi(z), with a plus"),
-                (-reference_planar_log_det(z, u, w, b), "sign error: this is log|det df/dz| of the forward map, "
-                 "not of its inverse"),
+                (-reference_planar_log_det(z, u, w, b), "sign error: this is minus log|det dg/dz|, the log-determinant "
+                 "of the inverse map f = g^-1; the planar map g's own is +log|1 + u^T psi(z)|"),
             ])
             if isinstance(got, torch.Tensor) and bool(torch.isnan(got).any()):
                 raise Mistake("NaNs: 1 + u^T psi can be negative; take the log of its ABSOLUTE value")

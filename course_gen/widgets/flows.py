@@ -1,12 +1,19 @@
 """Pictures and widgets for normalizing flows (notebook 04).
 
-- :func:`draw_pushforward`: a standard normal pushed through one planar or radial map with raw
-  parameters: the deformed grid and the density ``p(y) = N(z) / |det df/dz|`` drawn on it, with a
+Direction convention (the notebook's): ``f`` maps data ``x`` to the latent ``z = f(x)``; sampling runs
+the inverse ``g = f^-1``, ``x = g(z)``. Planar and radial maps are written in the sampling direction, as ``g``.
+
+- :func:`draw_pushforward`: a standard normal pushed through one planar or radial map ``g`` with raw
+  parameters: the deformed grid and the density ``p_X(x) = N(z) / |det dg/dz|`` drawn on it, with a
   warning in the figure when the invertibility condition fails (the map folds);
 - :func:`flow_playground`: the same with sliders for ``u``, ``w``, ``b`` (planar) or ``alpha``,
   ``beta`` (radial), built with ``figure_view``;
 - :func:`draw_grid_deformation`: RealNVP's figure 1 for a trained 2-D :class:`~course_gen.flows.Flow`:
   data and ``f(x)``, latent samples and ``f^-1(z)``, with grid lines carried both ways;
+- :func:`draw_histogram_vs_density`: samples of a 2-D flow binned next to its change-of-variables density,
+  on the same axes and colour scale (from :func:`course_gen.flows.histogram_vs_density`);
+- :func:`draw_dequantization_noise`: the noise ``u`` a learned dequantiser draws for binary digits, against
+  uniform noise;
 - :func:`coupling_mask_viewer`: which entries each coupling layer keeps and transforms, with and
   without alternating the mask.
 """
@@ -25,8 +32,8 @@ from course_gen.flows import Flow, planar_map, radial_map
 from course_gen.widgets._figure_view import figure_view
 from course_gen.widgets.masks import draw_coupling_masks
 
-__all__ = ["KINDS", "coupling_mask_viewer", "draw_grid_deformation", "draw_pushforward", "flow_playground",
-           "invertibility_warning"]
+__all__ = ["KINDS", "coupling_mask_viewer", "draw_dequantization_noise", "draw_grid_deformation",
+           "draw_histogram_vs_density", "draw_pushforward", "flow_playground", "invertibility_warning"]
 
 #: The maps :func:`draw_pushforward` knows.
 KINDS = ("planar", "radial")
@@ -76,9 +83,9 @@ def _check_params(kind: str, params: dict) -> dict:
 
 
 def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: float = 3.5, n: int = 161):
-    """Left: ``N(0, I)`` with grid lines; right: the same pushed through the raw ``kind`` map.
+    """Left: ``N(0, I)`` in ``z`` with grid lines; right: the same pushed through the raw ``kind`` map ``x = g(z)``.
 
-    The right panel colours each deformed grid cell with ``p(y) = N(z) / |det df/dz|`` (the change
+    The right panel colours each deformed grid cell with ``p_X(x) = N(z) / |det dg/dz|`` (the change
     of variables), so a region that gets stretched turns darker and one that gets squeezed brighter.
     ``params``: ``{"u": (u1, u2), "w": (w1, w2), "b": b}`` or ``{"alpha": a, "beta": b[, "z0": (x, y)]}``.
     When the map is not invertible the title says so in red and the density is meaningless where
@@ -96,7 +103,7 @@ def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: fl
     z_centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)
     _, log_det = _apply(kind, params, z_centres)
     base_density = torch.exp(-0.5 * (z_centres**2).sum(1)) / (2 * math.pi)
-    pushed = (base_density / torch.exp(log_det)).reshape(n, n).numpy()  # p(y) = N(z) / |det df/dz| per cell
+    pushed = (base_density / torch.exp(log_det)).reshape(n, n).numpy()  # p_X(x) = N(z) / |det dg/dz| per cell
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.9))
     vmax = float(base_density.max())
     style = {"cmap": _DENSITY_COLOURS, "shading": "flat", "antialiased": False, "vmin": 0, "vmax": vmax}
@@ -115,7 +122,7 @@ def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: fl
             line = point[:, None] + direction[:, None] * np.array([-3 * limit, 3 * limit])
             left.plot(line[0], line[1], "--", color="orange", linewidth=1.5, label="w·z + b = 0")
             left.legend(loc="lower left", fontsize=9)
-    for ax, title in ((left, "base N(0, I) in z"), (right, f"y = f(z), {kind} map")):
+    for ax, title in ((left, "base N(0, I) in z"), (right, f"x = g(z), {kind} map")):
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-limit, limit)
         ax.set_aspect("equal")
@@ -209,6 +216,87 @@ def draw_grid_deformation(flow: Flow, x: torch.Tensor, n_samples: int = 800, see
         ax.set_aspect("equal")
         ax.set_title(title, fontsize=13)
     fig.tight_layout()
+    return fig
+
+
+def draw_histogram_vs_density(result: dict, limits=(-3.5, 3.5, -2.5, 2.5), wrong_sign: bool = True):
+    """The 2-D histogram of a flow's samples next to its density from the change-of-variables formula.
+
+    ``result`` comes from :func:`course_gen.flows.histogram_vs_density`. Same axes and the same colour
+    scale (``vmax`` shared) in every panel; with ``wrong_sign`` a third panel shows the density one gets
+    by subtracting the log-determinant instead of adding it. ``limits``: ``(x1 low, x1 high, x2 low, x2 high)``
+    of the view. Titles carry the integral on the grid and the total variation to the histogram.
+    """
+    needed = ("edges", "histogram", "density", "wrong_sign_density", "integral", "wrong_sign_integral",
+              "total_variation", "wrong_sign_total_variation")
+    if not isinstance(result, dict) or any(key not in result for key in needed):
+        raise ValueError(f"result must be the dict of course_gen.flows.histogram_vs_density with keys {needed}")
+    edges = result["edges"].numpy()
+    panels = [(result["histogram"], "histogram of x = f⁻¹(z), z ~ N(0, I)"),
+              (result["density"], "p_Z(f(x)) |det ∂f/∂x|\n"
+               f"integral {result['integral']:.3f}, TV to histogram {result['total_variation']:.3f}")]
+    if wrong_sign:
+        panels.append((result["wrong_sign_density"], "wrong sign: p_Z(f(x)) / |det ∂f/∂x|\n"
+                       f"integral {result['wrong_sign_integral']:.3f}, TV {result['wrong_sign_total_variation']:.3f}"))
+    vmax = float(max(result["histogram"].max(), result["density"].max()))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
+    for ax, (values, title) in zip(axes[0], panels):
+        mesh = ax.pcolormesh(edges, edges, values.numpy(), cmap="viridis", vmin=0, vmax=vmax, shading="flat")
+        ax.set_xlim(limits[0], limits[1])
+        ax.set_ylim(limits[2], limits[3])
+        ax.set_aspect("equal")
+        ax.set_xlabel("x₁")
+        ax.set_title(title, fontsize=12)
+    axes[0, 0].set_ylabel("x₂")
+    fig.colorbar(mesh, ax=list(axes[0]), shrink=0.8, label="density (same scale in every panel)")
+    return fig
+
+
+@torch.no_grad()
+def draw_dequantization_noise(model, x: torch.Tensor, seed: int = 0, n_show: int = 4):
+    """What a learned dequantiser does to binary digits, against uniform noise.
+
+    ``model``: a :class:`~course_gen.flows.DequantizedFlow` with a ``dequantizer`` and 2 levels; ``x``:
+    binary images ``(N, 1, H, W)``. Rows of the left block, for ``n_show`` digits: the digit, uniform
+    noise ``u ~ U[0, 1)``, learned noise ``u ~ q(u | x)``, and the dequantised image ``y = (k + u) / 2``
+    with the learned noise. Right: histograms of ``u`` over all of ``x``'s background (``k = 0``) and stroke
+    (``k = 1``) pixels, learned and uniform.
+    """
+    from course_gen.flows import DequantizedFlow
+
+    if not isinstance(model, DequantizedFlow) or model.dequantizer is None:
+        raise TypeError(f"model must be a DequantizedFlow with a learned dequantizer, got {type(model).__name__}")
+    if model.n_levels != 2:
+        raise ValueError(f"draw_dequantization_noise is for binary images (2 levels), the model has {model.n_levels}")
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[0] < n_show:
+        raise ValueError(f"x must be binary images (N >= {n_show}, 1, H, W), got {getattr(x, 'shape', type(x).__name__)}")
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    u_learned, _ = model.dequantizer.sample(x.to(device), generator)
+    u_learned = u_learned.cpu()
+    u_uniform = torch.rand(x.shape, generator=torch.Generator().manual_seed(seed))
+    fig = plt.figure(figsize=(13, 6.6))
+    grid = fig.add_gridspec(4, n_show + 2, width_ratios=[1] * n_show + [0.25, 2.6])
+    rows = [(x, "digit x"), (u_uniform, "uniform u"), (u_learned, "learned u ~ q(u|x)"),
+            ((x + u_learned) / 2, "y = (k + u)/2, learned")]
+    for r, (images, label) in enumerate(rows):
+        for c in range(n_show):
+            ax = fig.add_subplot(grid[r, c])
+            ax.imshow(images[c, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=9)
+    hist_ax = fig.add_subplot(grid[:, -1])
+    bins = np.linspace(0, 1, 41)
+    for level, colour, name in ((0, "C0", "background (k = 0)"), (1, "C3", "stroke (k = 1)")):
+        values = u_learned[x == level].numpy()
+        hist_ax.hist(values, bins=bins, density=True, color=colour, alpha=0.55, label=f"learned, {name}")
+    hist_ax.axhline(1.0, color="black", ls="--", label="uniform noise")
+    hist_ax.set_xlabel("u (position inside the pixel's cell)")
+    hist_ax.set_ylabel("density")
+    hist_ax.set_title("learned noise vs uniform", fontsize=12)
+    hist_ax.legend(fontsize=9)
     return fig
 
 
