@@ -9,7 +9,7 @@ import torch
 widgets = pytest.importorskip("course_gen.widgets")
 
 from course_gen.widgets.masks import draw_conv_masks, draw_made_masks  # noqa: E402
-from course_gen.widgets.receptive_field import draw_receptive_fields, random_model  # noqa: E402
+from course_gen.widgets.receptive_field import draw_receptive_fields, layers_label, random_model  # noqa: E402
 
 torch.set_num_threads(1)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -88,3 +88,7 @@ def test_receptive_field_figure_counts_the_blind_spot():
 def test_bad_arguments_raise(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_layer_titles_agree_in_number():
+    assert layers_label(1) == "1 layer" and layers_label(2) == "2 layers" and layers_label(0) == "0 layers"

@@ -27,10 +27,16 @@ from course_gen.autoregressive import (
 )
 from course_gen.widgets._figure_view import figure_view
 
-__all__ = ["MODEL_CHOICES", "draw_receptive_fields", "random_model", "receptive_field_viewer"]
+__all__ = ["MODEL_CHOICES", "draw_receptive_fields", "layers_label", "random_model", "receptive_field_viewer"]
 
 #: What :func:`receptive_field_viewer` can show.
 MODEL_CHOICES = ("PixelCNN | Gated PixelCNN", "PixelCNN", "Gated PixelCNN")
+
+
+def layers_label(n_layers: int) -> str:
+    """``"1 layer"``, ``"2 layers"``, ...: the depth as a title says it."""
+    n_layers = check_int("n_layers", n_layers, minimum=0)
+    return f"{n_layers} layer" if n_layers == 1 else f"{n_layers} layers"
 
 
 @functools.lru_cache(maxsize=64)
@@ -127,7 +133,7 @@ def receptive_field_viewer(shape=(12, 12), max_layers: int = 6, hidden_channels:
     def draw():
         kinds = ("PixelCNN", "Gated PixelCNN") if model.value == MODEL_CHOICES[0] else (model.value,)
         panels = [
-            (f"{kind}, {layers.value} layers", random_model(kind, layers.value, kernel.value, hidden_channels))
+            (f"{kind}, {layers_label(layers.value)}", random_model(kind, layers.value, kernel.value, hidden_channels))
             for kind in kinds
         ]
         return draw_receptive_fields(panels, (height, width), (row.value, col.value))
