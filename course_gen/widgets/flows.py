@@ -181,7 +181,7 @@ def draw_grid_deformation(flow: Flow, x: torch.Tensor, n_samples: int = 800, see
     """RealNVP's figure 1 for a 2-D flow ``f`` (data to latent): four panels.
 
     Top: data samples ``x`` with a grid, and ``z = f(x)`` with that grid carried along (inference).
-    Bottom: latent samples ``z ~ N(0, I)`` with a grid, and ``x = f^-1(z)`` with that grid (generation).
+    Bottom: latent samples ``z ~ N(0, I)`` with a grid, and ``x = g(z) = f^-1(z)`` with that grid (generation).
     """
     if not isinstance(flow, Flow):
         raise TypeError(f"flow must be a course_gen.flows.Flow, got {type(flow).__name__}")
@@ -201,7 +201,7 @@ def draw_grid_deformation(flow: Flow, x: torch.Tensor, n_samples: int = 800, see
         (axes[0, 1], z, _grid_lines(x_limits, n_lines), lambda p: flow(p)[0], "inference z = f(x)", z_limits),
         (axes[1, 1], z_samples, _grid_lines(z_limits, n_lines), None, "latent z ~ N(0, I)", z_limits),
         (axes[1, 0], x_generated, _grid_lines(z_limits, n_lines), lambda p: flow.inverse(p)[0],
-         "generation x = f⁻¹(z)", x_limits),
+         "generation x = g(z) = f⁻¹(z)", x_limits),
     ]
     colours = plt.cm.coolwarm(np.linspace(0, 1, n_lines))
     for ax, points, lines, mapping, title, limits in panels:
@@ -277,8 +277,7 @@ def draw_dequantization_noise(model, x: torch.Tensor, seed: int = 0, n_show: int
     u_uniform = torch.rand(x.shape, generator=torch.Generator().manual_seed(seed))
     fig = plt.figure(figsize=(13, 6.6))
     grid = fig.add_gridspec(4, n_show + 2, width_ratios=[1] * n_show + [0.25, 2.6])
-    rows = [(x, "digit x"), (u_uniform, "uniform u"), (u_learned, "learned u ~ q(u|x)"),
-            ((x + u_learned) / 2, "y = (k + u)/2, learned")]
+    rows = [(x, "digit x"), (u_uniform, "uniform u"), (u_learned, "learned u"), ((x + u_learned) / 2, "y, learned u")]
     for r, (images, label) in enumerate(rows):
         for c in range(n_show):
             ax = fig.add_subplot(grid[r, c])
