@@ -38,7 +38,8 @@ Discrete images (digits, values ``k / (K - 1)`` for ``K`` levels; binarized digi
 ``E_q[log p(y) - log q(u | x)] - D log K``. :class:`DequantizedFlow` wraps a flow on ``y`` (with
 either noise) so that it takes the discrete images directly.
 
-Recipe for digits (notebook 04) and binarized digits (notebook 07)::
+Recipe for digits and binarized digits (the shipped 28x28 flows of notebooks 04 and 07 are
+``pretrained.load("realnvp")`` and ``"realnvp_vardeq"``, built with ``image_size=28, n_levels=2``)::
 
     model = flows.realnvp_digits(n_levels=2)          # or 17 for the grey-level digits;
                                                       # dequantization="variational" learns the noise
@@ -1130,7 +1131,8 @@ def train_planar_fits(models: nn.ModuleDict, device=None, progress: bool = False
 
 def _shipped_recipe(name: str):
     if name == "flows04_moons":
-        return moons_realnvp_pair, train_moons_realnvp_pair, f"moons_realnvp_pair() trained by train_moons_realnvp_pair, MOONS_RECIPE {MOONS_RECIPE}"
+        note = f"moons_realnvp_pair() trained by train_moons_realnvp_pair, MOONS_RECIPE {MOONS_RECIPE}"
+        return moons_realnvp_pair, train_moons_realnvp_pair, note
     return planar_fits, train_planar_fits, f"planar_fits() trained by train_planar_fits, PLANAR_RECIPE {PLANAR_RECIPE}"
 
 
