@@ -61,9 +61,11 @@ __all__ = [
     "LOSSES",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "FromUnitInterval",
     "GANTrainer",
     "MLPDiscriminator",
     "MLPGenerator",
+    "ToUnitInterval",
     "bilinear_game",
     "dcgan",
     "discriminator_loss",
@@ -74,9 +76,13 @@ __all__ = [
     "minimax_value",
     "mlp_gan",
     "mode_coverage",
+    "nearest_neighbour_factors",
     "nearest_neighbours",
     "optimal_discriminator",
+    "shapes_dcgan",
     "train_gan",
+    "train_shapes_dcgan",
+    "upright_shapes",
 ]
 
 #: The adversarial losses :func:`discriminator_loss`, :func:`generator_loss` and the trainer accept.
@@ -326,14 +332,36 @@ def _check_image_size(image_size: int) -> tuple[int, int, int]:
     return image_size, base, doublings
 
 
+class ToUnitInterval(nn.Module):
+    """``x -> (x + 1) / 2``: a ``tanh`` output in [-1, 1] as an image in [0, 1] (no parameters)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x + 1) / 2
+
+    def extra_repr(self) -> str:
+        return "x -> (x + 1) / 2"
+
+
+class FromUnitInterval(nn.Module):
+    """``x -> 2 x - 1``: an image in [0, 1] as the [-1, 1] input a DCGAN discriminator expects."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2 * x - 1
+
+    def extra_repr(self) -> str:
+        return "x -> 2 x - 1"
+
+
 class DCGANGenerator(_Generator):
     """DCGAN generator for ``(channels, image_size, image_size)`` images in [0, 1].
 
     DCGAN guidelines: no pooling and no fully connected hidden layers; the code ``z`` is
     projected to a ``2 x 2`` map (``7 x 7`` for 28x28 images) by a transposed convolution, then fractionally-strided
     (transposed, stride 2) convolutions double the size up to ``image_size``; batch norm
-    and ReLU after every layer but the last, which ends in ``tanh``. The output is mapped
-    from [-1, 1] to [0, 1]: ``x = (tanh(h) + 1) / 2``.
+    and ReLU after every layer but the last, which ends in ``nn.Tanh`` (the last module of
+    ``net``). :class:`ToUnitInterval` then maps [-1, 1] to [0, 1]: ``x = (tanh(h) + 1) / 2``.
+    Every operation that runs is a module, so ``print(generator)`` shows them all; the two
+    parameter-free modules leave the state-dict keys as they were before they existed.
     """
 
     def __init__(self, latent_dim: int = 16, image_size: int = 8, channels: int = 1, width: int = 32):
@@ -354,11 +382,12 @@ class DCGANGenerator(_Generator):
             layers.append(nn.ConvTranspose2d(widths[i], out, 4, 2, 1, bias=last))
             if not last:
                 layers += [nn.BatchNorm2d(out), nn.ReLU()]
+        layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
+        self.to_unit = ToUnitInterval()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.net(self._check_z(z)[:, :, None, None])
-        return (torch.tanh(h) + 1) / 2
+        return self.to_unit(self.net(self._check_z(z)[:, :, None, None]))
 
 
 class DCGANDiscriminator(nn.Module):
@@ -384,11 +413,12 @@ class DCGANDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2))
             channels_in = out
         layers.append(nn.Conv2d(channels_in, 1, base, 1, 0))
+        self.from_unit = FromUnitInterval()
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = _check_batch("x", x, (self.channels, self.image_size, self.image_size))
-        return self.net(2 * x - 1).reshape(-1)
+        return self.net(self.from_unit(x)).reshape(-1)
 
 
 def mlp_gan(
@@ -410,6 +440,63 @@ def dcgan(
             DCGANGenerator(latent_dim, image_size, channels, width),
             DCGANDiscriminator(image_size, channels, width),
         )
+
+
+# ============================================================================ a DCGAN on shapes (latent arithmetic)
+
+#: The recipe of the shipped shapes DCGAN (checkpoint ``gan_shapes``): data, networks, training.
+SHAPES_RECIPE = {
+    "n_images": 8000, "image_size": 28, "data_seed": 0, "latent_dim": 16, "width": 16,
+    "steps": 2500, "batch_size": 64, "lr": 5e-4, "loss": "non-saturating", "k": 1,
+}
+#: :func:`upright_shapes` draws shapes this many times larger than :func:`course_gen.data.shapes`
+#: (which makes them reach 0.2 scale image widths from their centre) ...
+SIZE_FACTOR = 2.0
+#: ... with their centres in this range (image widths), so that even the largest stays inside.
+CENTRE_RANGE = (0.4, 0.6)
+
+
+def upright_shapes(n: int, size: int = 28, seed: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Large upright shapes for latent arithmetic: ``(images, factors)``.
+
+    The factors of :func:`course_gen.data.shapes` (same ``seed``: same shape and scale), with
+    rotation 0, the centre ``x``, ``y`` mapped into :data:`CENTRE_RANGE` and every shape drawn
+    :data:`SIZE_FACTOR` times larger: at ``scale`` in [0.5, 1] it reaches ``0.4 * scale`` image
+    widths from its centre (an upright square of scale 1 is 16 x 16 pixels at 28x28, one of
+    scale 0.5 is 8 x 8). What one sees of a shape is then its kind (square, ellipse, triangle,
+    heart), its size and a little of its position: the factors latent arithmetic works on.
+    ``images`` float32 ``(n, 1, size, size)`` in {0, 1}; ``factors["scale"]`` keeps [0.5, 1].
+    """
+    from course_gen.data import shapes
+    from course_gen.data.shapes import POSITION_HIGH, POSITION_LOW, render_shapes
+
+    _, factors = shapes(n, size=8, seed=seed)  # the factors only (8x8 renders fastest)
+    low, high = CENTRE_RANGE
+    to_centre = {key: low + (factors[key] - POSITION_LOW) / (POSITION_HIGH - POSITION_LOW) * (high - low) for key in ("x", "y")}
+    factors = {**factors, **to_centre, "rotation": torch.zeros_like(factors["rotation"])}
+    images = render_shapes({**factors, "scale": factors["scale"] * SIZE_FACTOR}, size)
+    return images, factors
+
+
+def shapes_dcgan(seed: int = 0) -> tuple[DCGANGenerator, DCGANDiscriminator]:
+    """The seeded DCGAN pair of :data:`SHAPES_RECIPE` for 28x28 shapes (``z`` in R^16, width 16)."""
+    r = SHAPES_RECIPE
+    return dcgan(image_size=r["image_size"], latent_dim=r["latent_dim"], width=r["width"], seed=seed)
+
+
+def train_shapes_dcgan(generator: DCGANGenerator, steps: int | None = None, device=None, seed: int = 0) -> History:
+    """Train ``generator`` (from :func:`shapes_dcgan`) on ``upright_shapes(8000, 28, seed=0)`` with
+    :data:`SHAPES_RECIPE` (non-saturating loss, k = 1, Adam(0.5, 0.999), lr 5e-4 for both, batch 64,
+    2500 steps unless ``steps`` is given), against a fresh discriminator seeded by ``seed + 1``."""
+    r = SHAPES_RECIPE
+    if not isinstance(generator, DCGANGenerator) or generator.image_size != r["image_size"]:
+        raise TypeError(f"generator must be the 28x28 DCGANGenerator of shapes_dcgan(), got {type(generator).__name__}")
+    images, _ = upright_shapes(r["n_images"], r["image_size"], seed=r["data_seed"])
+    _, discriminator = shapes_dcgan(seed=seed + 1)
+    return train_gan(
+        generator, discriminator, images, steps=r["steps"] if steps is None else steps, loss=r["loss"], k=r["k"],
+        batch_size=r["batch_size"], lr_g=r["lr"], lr_d=r["lr"], device=device, seed=seed,
+    )
 
 
 # ============================================================================ training
@@ -696,6 +783,35 @@ def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor) -> tuple[torch
     """For each query, the index of its nearest row of ``pool`` (Euclidean, flattened) and the
     distance: ``(indices (q,), distances (q,))``. Generated images identical to their nearest
     training image would mean the GAN memorised the data."""
+    index, best = _k_nearest(queries, pool, 1)
+    return index[:, 0], best[:, 0]
+
+
+def nearest_neighbour_factors(
+    images: torch.Tensor, pool: torch.Tensor, pool_factors: dict[str, torch.Tensor], k: int = 5
+) -> dict[str, torch.Tensor]:
+    """Read the factors of ``images`` off their ``k`` nearest images in a labelled ``pool``
+    (Euclidean distance in pixel space): a k-nearest-neighbour classifier and regressor.
+
+    ``pool_factors``: dict of ``(len(pool),)`` tensors; integer ones (e.g. ``"shape"``) get the
+    majority vote of the neighbours (ties: the smallest value), floating ones (``"scale"``,
+    ``"x"``, ...) their mean. Returns the same keys, one value per image. Use it to measure
+    what a generator drew, e.g. the shape and size of generated shapes.
+    """
+    if not isinstance(pool_factors, dict) or not pool_factors:
+        raise TypeError("pool_factors must be a non-empty dict of per-image factor tensors")
+    index, _ = _k_nearest(images, pool, k)
+    result = {}
+    for name, values in pool_factors.items():
+        if not isinstance(values, torch.Tensor) or values.shape != (len(pool),):
+            got = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+            raise ValueError(f"pool_factors[{name!r}] must have shape ({len(pool)},), one value per pool image, got {got}")
+        neighbours = values[index]  # (n, k)
+        result[name] = neighbours.mean(dim=1) if values.is_floating_point() else neighbours.mode(dim=1).values
+    return result
+
+
+def _k_nearest(queries: torch.Tensor, pool: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     for name, x in (("queries", queries), ("pool", pool)):
         if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2 or len(x) == 0:
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
@@ -704,8 +820,9 @@ def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor) -> tuple[torch
         raise ValueError(
             f"queries and pool must have the same shape per item, got {tuple(queries.shape)} and {tuple(pool.shape)}"
         )
+    k = check_int("k", k, minimum=1, maximum=len(pool))
     distances = torch.cdist(queries.detach().flatten(1).double().cpu(), pool.detach().flatten(1).double().cpu())
-    best, index = distances.min(dim=1)
+    best, index = distances.topk(k, dim=1, largest=False)
     return index, best
 
 

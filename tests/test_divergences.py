@@ -80,3 +80,27 @@ def test_bad_inputs_give_clear_errors(fn):
         fn(torch.tensor(1.0), torch.tensor(1.0))
     with pytest.raises(TypeError, match="Tensor or a NumPy array"):
         fn("0.5, 0.5", np.array([0.5, 0.5]))
+
+
+def test_histogram2d_counts_points_per_cell_and_clips_outliers():
+    from course_gen.divergences import histogram2d
+
+    points = torch.tensor([[-0.5, -0.5], [0.5, 0.5], [0.6, 0.7], [9.0, 9.0]], dtype=torch.float32)
+    h = histogram2d(points, bins=2, limit=1.0)
+    assert h.shape == (4,) and h.dtype == torch.float64
+    assert h.tolist() == [0.25, 0.0, 0.0, 0.75]  # cell (0, 0) and cell (1, 1), the outlier clipped into it
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        histogram2d(torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="bins"):
+        histogram2d(points, bins=0)
+
+
+def test_binned_jsd_zero_for_the_same_points_log2_for_disjoint_ones():
+    from course_gen.divergences import binned_jsd
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2000, 2, generator=g)
+    assert binned_jsd(x, x) == pytest.approx(0.0, abs=1e-12)
+    assert binned_jsd(x * 0.1 - 2, x * 0.1 + 2, bins=8, limit=4) == pytest.approx(math.log(2))
+    shifted = [binned_jsd(x, torch.randn(2000, 2, generator=g) + shift) for shift in (0.0, 0.5, 1.5)]
+    assert shifted[0] < shifted[1] < shifted[2] < math.log(2)

@@ -251,3 +251,77 @@ def test_training_on_cuda():
     g, d = gan.dcgan(seed=0)
     history = gan.train_gan(g, d, torch.rand(64, 1, 8, 8), steps=3, batch_size=16, device="cuda")
     assert history.device.startswith("cuda") and g.sample(2).device.type == "cpu"
+
+
+# ============================================================================ every layer printed; shapes GAN; k-NN factors
+
+
+def test_dcgan_generator_prints_its_tanh_and_the_shipped_weights_still_load():
+    """The output tanh and the map to [0, 1] are modules: the printed architecture shows every layer that runs."""
+    from course_gen import checkpoints, pretrained
+
+    generator = pretrained.build("dcgan")
+    text = repr(generator)
+    assert "Tanh()" in text and "ToUnitInterval" in text
+    assert isinstance(generator.net[-1], torch.nn.Tanh)
+    # the parameter-free modules add no state-dict keys: the shipped file loads strictly
+    state = checkpoints.load_checkpoint("dcgan")
+    assert set(state) == set(generator.state_dict())
+    shipped = pretrained.load("dcgan", device="cpu")
+    z = torch.randn(5, shipped.latent_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        h = shipped.net[:-1](z[:, :, None, None])  # everything up to the tanh
+        assert torch.allclose(shipped(z), (torch.tanh(h) + 1) / 2, atol=1e-6)
+    assert "FromUnitInterval" in repr(gan.dcgan(image_size=28, seed=0)[1])
+
+
+def test_discriminator_sees_inputs_in_minus_one_to_one():
+    _, discriminator = gan.dcgan(image_size=8, seed=0)
+    x = torch.rand(3, 1, 8, 8)
+    discriminator.eval()
+    with torch.no_grad():
+        assert torch.allclose(discriminator(x), discriminator.net(2 * x - 1).reshape(-1))
+
+
+def test_upright_shapes_keep_the_factors_but_not_the_rotation():
+    images, factors = gan.upright_shapes(20, size=28, seed=3)
+    assert images.shape == (20, 1, 28, 28) and bool((factors["rotation"] == 0).all())
+    from course_gen.data import shapes
+
+    _, random_factors = shapes(20, size=8, seed=3)
+    assert torch.equal(factors["shape"], random_factors["shape"]) and torch.equal(factors["scale"], random_factors["scale"])
+    low, high = gan.CENTRE_RANGE
+    assert bool(((factors["x"] >= low) & (factors["x"] <= high)).all())
+    # nothing touches the border; an upright square (nearly) fills its bounding box, whose side
+    # is 2 * 0.4 * scale / sqrt(2) image widths
+    assert images[:, 0, [0, -1], :].sum() == 0 and images[:, 0, :, [0, -1]].sum() == 0
+    for i in (factors["shape"] == 0).nonzero().flatten().tolist():
+        rows = images[i, 0].sum(1).nonzero().flatten()
+        cols = images[i, 0].sum(0).nonzero().flatten()
+        box = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+        assert images[i, 0].sum() >= box - 4 and images[i, 0].sum() >= 0.8 * box
+        side = 2 * 0.2 * gan.SIZE_FACTOR * float(factors["scale"][i]) / math.sqrt(2) * 28
+        assert abs(int(rows.max() - rows.min() + 1) - side) <= 1.5
+
+
+def test_shapes_dcgan_recipe_builds_and_trains_a_step(monkeypatch):
+    monkeypatch.setitem(gan.SHAPES_RECIPE, "n_images", 64)  # the recipe's 8,000 images take seconds to draw
+    generator, discriminator = gan.shapes_dcgan(seed=0)
+    assert generator.latent_dim == gan.SHAPES_RECIPE["latent_dim"] and generator.image_size == 28
+    history = gan.train_shapes_dcgan(generator, steps=2, device="cpu", seed=0)
+    assert history.steps == 2
+    with pytest.raises(TypeError, match="DCGANGenerator of shapes_dcgan"):
+        gan.train_shapes_dcgan(gan.dcgan(image_size=8)[0], steps=1)
+
+
+def test_nearest_neighbour_factors_votes_and_averages():
+    pool = torch.eye(4).reshape(4, 1, 2, 2).repeat(3, 1, 1, 1)  # 12 images, 3 copies of each basis image
+    factors = {"shape": torch.tensor([0, 1, 2, 3] * 3), "scale": torch.arange(12, dtype=torch.float32)}
+    factors["shape"][8] = 1  # one copy of image 0 mislabelled: out-voted by the two others
+    out = gan.nearest_neighbour_factors(pool[[0, 1]] + 0.01, pool, factors, k=3)
+    assert out["shape"].tolist() == [0, 1]
+    assert out["scale"].tolist() == pytest.approx([(0 + 4 + 8) / 3, (1 + 5 + 9) / 3])
+    with pytest.raises(ValueError, match=r"pool_factors\['scale'\] must have shape \(12,\)"):
+        gan.nearest_neighbour_factors(pool[:1], pool, {"scale": torch.zeros(3)})
+    with pytest.raises(ValueError):
+        gan.nearest_neighbour_factors(pool[:1], pool, factors, k=13)
