@@ -193,6 +193,22 @@ def test_latent_map_extent_follows_the_codes_and_margin():
             plt.close(figure)
 
 
+def test_latent_map_figure_size():
+    decode = random_decoder(code_size=2)
+    figure = widgets.latent_map(decode, extent=2.0, n=3)
+    try:
+        assert tuple(figure.get_size_inches()) == pytest.approx((11.0, 4.9))  # the default
+    finally:
+        plt.close(figure)
+    figure = widgets.latent_map(decode, extent=2.0, n=3, figsize=(16, 7))
+    try:
+        assert tuple(figure.get_size_inches()) == pytest.approx((16.0, 7.0))
+    finally:
+        plt.close(figure)
+    with pytest.raises(ValueError, match="figsize"):
+        widgets.latent_map(decode, extent=2.0, n=3, figsize=(16,))
+
+
 def test_latent_map_rejects_bad_arguments():
     decode = random_decoder(code_size=2)
     with pytest.raises(ValueError, match=r"codes must be a tensor of shape \(N, 2\)"):

@@ -464,9 +464,10 @@ def latent_map(
     image_shape=None,
     vmin: float = 0.0,
     vmax: float = 1.0,
+    figsize: tuple[float, float] = (11.0, 4.9),
 ):
     """A figure: codes of the data (left, coloured by ``labels``) and images decoded from an
-    ``n x n`` grid of 2-D codes spanning ``extent`` (right, z2 increasing upwards).
+    ``n x n`` grid of 2-D codes spanning ``extent`` (right, z2 increasing upwards), ``figsize`` inches.
 
     ``extent``: ``a`` for ``[-a, a]^2``, ``((z1_min, z1_max), (z2_min, z2_max))``, or None:
     the box around the ``codes`` from :func:`extent_of`, widened by ``margin`` times its
@@ -483,7 +484,9 @@ def latent_map(
     z2 = torch.linspace(ylim[1], ylim[0], n)  # top row = largest z2
     grid_codes = torch.stack(torch.meshgrid(z2, z1, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
     images = _decode_images(decode, grid_codes, image_shape)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.9), gridspec_kw={"width_ratios": [1.15, 1]})
+    if not (isinstance(figsize, (tuple, list)) and len(figsize) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in figsize)):
+        raise ValueError(f"figsize must be (width, height) in inches, got {figsize!r}")
+    fig, (left, right) = plt.subplots(1, 2, figsize=tuple(figsize), gridspec_kw={"width_ratios": [1.15, 1]})
     _scatter_codes(left, points, labels, xlim, ylim)
     left.set_title("codes of the data")
     mosaic = make_grid(images, nrow=n, pad=1, pad_value=(vmin + vmax) / 2)  # grey lines between tiles
