@@ -3,7 +3,7 @@
 - "1x1 conv log-det": Glow's invertible 1x1 convolution on a (64, c, 8, 8) batch, forward pass
   with log|det W| from ``slogdet`` (O(c^3)) against the LU parametrisation (sum log|s|, O(c)).
   The goal: LU no slower, and faster as c grows.
-- "digits flow": ``flows.realnvp_digits`` (notebook 04's model; with uniform or learned dequantisation
+- "digits flow": ``flows.realnvp_digits`` (the 8x8 digits flow; the shipped 28x28 ones are timed by `bench_pretrain.py`; with uniform or learned dequantisation
   noise): milliseconds per training step (batch 128), and per sampled batch of 64 digits (one pass through the inverse: sampling a flow
   is as cheap as evaluating it, unlike an autoregressive model's one pass per pixel).
 
