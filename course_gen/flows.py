@@ -171,15 +171,16 @@ def _inverse_softplus(y: float) -> float:
 class Transform(nn.Module):
     """An invertible map: ``forward(x) -> (y, log|det dy/dx|)``, ``inverse(y) -> (x, log|det dx/dy|)``.
 
-    ``log_abs_det`` has one value per example, shape ``(B,)``. Transforms without a closed-form
-    inverse (planar, radial) set ``has_inverse = False``. ``output_shape(shape)`` gives the
-    per-example output shape for an input of per-example ``shape`` (the same, except for Squeeze).
+    ``log_abs_det`` has one value per example, shape ``(B,)``. Transforms without an implemented
+    inverse (planar: no closed form; radial: not worth it) set ``has_inverse = False``.
+    ``output_shape(shape)`` gives the per-example output shape for an input of per-example ``shape``
+    (the same, except for Squeeze).
     """
 
     has_inverse = True
 
     def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError(f"{type(self).__name__} has no closed-form inverse")
+        raise NotImplementedError(f"{type(self).__name__} has no inverse implemented")
 
     def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(shape)
@@ -218,7 +219,7 @@ class Planar(Transform):
     ``log|det dg/dz| = log|1 + u_hat^T psi(z)|`` with ``psi(z) = tanh'(w^T z + b) w`` (the matrix
     determinant lemma). ``u_hat = u + (m(w^T u) - w^T u) w / |w|^2`` with ``m(a) = -1 + softplus(a)``
     guarantees ``w^T u_hat > -1``, hence invertibility, for every value of the free parameters.
-    The inverse has no closed form.
+    The inverse has no closed form (it needs a 1-D root search for ``w^T z`` along ``w``).
     """
 
     has_inverse = False
@@ -248,7 +249,10 @@ class Radial(Transform):
 
     ``log|det| = (d - 1) log(1 + beta h) + log(1 + beta h + beta h'(r) r)`` with
     ``h' = -1 / (alpha + r)^2``. ``alpha = softplus(a) > 0`` and ``beta = -alpha + softplus(c)``
-    keep ``beta >= -alpha``, the invertibility condition. The inverse has no closed form.
+    keep ``beta >= -alpha``, the invertibility condition. No inverse is implemented, although one exists
+    in closed form: the new radius ``R = r + beta r / (alpha + r)`` gives the quadratic
+    ``r^2 + (alpha + beta - R) r - alpha R = 0`` for ``r``; radial layers are too weak for density
+    estimation and serve variational inference, which needs only samples and their densities.
     """
 
     has_inverse = False
@@ -658,7 +662,7 @@ class Flow(nn.Module):
         log_det = z.new_zeros(z.shape[0])
         for transform in reversed(self.transforms):
             if not transform.has_inverse:
-                raise NotImplementedError(f"{type(transform).__name__} has no closed-form inverse: this flow cannot sample")
+                raise NotImplementedError(f"{type(transform).__name__} has no inverse implemented: this flow cannot sample")
             z, step = transform.inverse(z)
             log_det = log_det + step
         return z, log_det
@@ -1098,7 +1102,9 @@ def reverse_kl(model: VariationalFlow, log_z: float, n: int = 20_000, seed: int 
 
 def log_normaliser_2d(log_density: Callable[[torch.Tensor], torch.Tensor], limit: float = 6.0, n: int = 1201) -> float:
     """``log Z = log sum exp(log_density) * cell area`` on an ``n`` x ``n`` grid over ``[-limit, limit]^2``
-    (float64): the normaliser of an unnormalised 2-D density whose mass lies inside the square."""
+    (float64): the normaliser of the density restricted to that square. It is the normaliser on all of
+    ``R^2`` only if (nearly) all the mass lies inside the square; for a density with infinite mass, such
+    as ``exp(-U2)`` of :func:`energy_log_density` (no term in ``z1``), it depends on ``limit``."""
     limit = check_positive_number("limit", limit)
     n = check_int("n", n, minimum=3)
     xs = torch.linspace(-limit, limit, n, dtype=torch.float64)

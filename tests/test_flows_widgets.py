@@ -12,8 +12,8 @@ import torch
 widgets = pytest.importorskip("course_gen.widgets")
 
 from course_gen import flows  # noqa: E402
-from course_gen.widgets.flows import draw_grid_deformation, draw_pushforward, invertibility_warning  # noqa: E402
-from course_gen.widgets.masks import draw_coupling_masks  # noqa: E402
+from course_gen.widgets.flows import (draw_coupling_masks, draw_grid_deformation, draw_pushforward,  # noqa: E402
+                                      invertibility_warning)
 
 torch.set_num_threads(1)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -97,6 +97,23 @@ def test_coupling_mask_viewer_redraws_and_shows_untouched_entries():
     plt.close(fig)
 
 
+def test_coupling_mask_counts_are_written_in_the_cells_and_the_viewer_starts_where_asked():
+    def cell_numbers(fig):
+        return [t.get_text() for t in fig.findobj(plt.Text) if t.get_text().isdigit()]
+
+    # 3 layers: alternated, layers 1 and 3 transform the same entries and layer 2 the others (2 or 1 times);
+    # with one mask everywhere each entry is transformed 3 times or never. 8 + 8 + 36 + 16 entries.
+    numbers = cell_numbers(draw_coupling_masks(3, alternate=True))
+    assert set(numbers) == {"1", "2"} and len(numbers) == 68
+    numbers = cell_numbers(draw_coupling_masks(3, alternate=False))
+    assert set(numbers) == {"0", "3"} and numbers.count("0") == 34
+    plt.close("all")
+    box = widgets.coupling_mask_viewer(n_layers=2, alternate=False)
+    assert box.n_layers.value == 2 and box.alternate.value is False
+    with pytest.raises(TypeError, match="alternate"):
+        widgets.coupling_mask_viewer(alternate=1)
+
+
 def test_grid_deformation_has_four_panels_and_checks_its_flow():
     flow = flows.realnvp_2d(2, hidden=8)
     fig = draw_grid_deformation(flow, torch.randn(300, 2), n_samples=200)
@@ -131,7 +148,8 @@ def test_dequantization_noise_figure_needs_a_learned_binary_dequantizer():
     x = (torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0)) > 0.5).float()
     learned = flows.realnvp_digits(n_levels=2, hidden=8, n_checkerboard=1, n_channel=1, dequantization="variational")
     fig = draw_dequantization_noise(learned, x, n_show=3)
-    assert "learned noise vs uniform" in figure_texts(fig) and len(fig.axes) == 4 * 3 + 1
+    assert "learned noise vs uniform" in figure_texts(fig) and "y, uniform u" in figure_texts(fig)
+    assert len(fig.axes) == 5 * 3 + 1
     plt.close(fig)
     with pytest.raises(TypeError, match="learned dequantizer"):
         draw_dequantization_noise(flows.realnvp_digits(n_levels=2, hidden=8), x)

@@ -54,34 +54,34 @@ def _coupling_cases():
 
 
 def check_coupling_inverse(fn) -> Feedback:
-    """Check ``fn(y, mask, s, t) -> x``, the inverse of ``y = m x + (1 - m) (x exp(s) + t)``.
+    """Check ``fn(x_out, mask, s, t) -> x``, the inverse of ``x_out = m x + (1 - m) (x exp(s) + t)``.
 
-    ``s`` and ``t`` are given (they depend only on the kept entries ``m x = m y``, so they are the
-    same in both directions). Expected: ``x = m y + (1 - m) (y - t) exp(-s)``.
+    ``s`` and ``t`` are given (they depend only on the kept entries ``m x = m x_out``, so they are the
+    same in both directions). Expected: ``x = m x_out + (1 - m) (x_out - t) exp(-s)``.
     """
 
     def checks() -> None:
         for mask, s, t, x in _coupling_cases():
-            y = mask * x + (1 - mask) * (x * torch.exp(s) + t)
-            got = fn(y.clone(), mask.clone(), s.clone(), t.clone())
-            keep = mask * y
+            x_out = mask * x + (1 - mask) * (x * torch.exp(s) + t)
+            got = fn(x_out.clone(), mask.clone(), s.clone(), t.clone())
+            keep = mask * x_out
             _diagnose(got, [
-                (keep + (1 - mask) * (y + t) * torch.exp(-s), "sign error on the shift: undo the shift first, "
-                 "x = (y - t) exp(-s), not (y + t) exp(-s)"),
-                (keep + (1 - mask) * (y - t) * torch.exp(s), "the scale is applied again instead of undone: "
+                (keep + (1 - mask) * (x_out + t) * torch.exp(-s), "sign error on the shift: undo the shift first, "
+                 "x = (x_out - t) exp(-s), not (x_out + t) exp(-s)"),
+                (keep + (1 - mask) * (x_out - t) * torch.exp(s), "the scale is applied again instead of undone: "
                  "divide by exp(s), i.e. multiply by exp(-s)"),
-                (keep + (1 - mask) * (y * torch.exp(-s) - t), "wrong order: the forward map scales THEN shifts, "
-                 "so the inverse shifts back THEN unscales: (y - t) exp(-s)"),
+                (keep + (1 - mask) * (x_out * torch.exp(-s) - t), "wrong order: the forward map scales THEN shifts, "
+                 "so the inverse shifts back THEN unscales: (x_out - t) exp(-s)"),
             ])
-            if _same(got, (y - t) * torch.exp(-s)) and not _same(got, x):
-                raise Mistake("the kept entries changed: with mask 1 they pass through unchanged (x = y there)")
+            if _same(got, (x_out - t) * torch.exp(-s)) and not _same(got, x):
+                raise Mistake("the kept entries changed: with mask 1 they pass through unchanged (x = x_out there)")
             expect_close(got, x, "the reconstructed x", atol=1e-8, rtol=1e-8)
 
     return run_checks("coupling inverse", checks)
 
 
 def check_coupling_log_det(fn) -> Feedback:
-    """Check ``fn(s, mask) -> (B,)``: ``log|det dy/dx| = sum over the transformed entries of s``.
+    """Check ``fn(s, mask) -> (B,)``: ``log|det dx_out/dx| = sum over the transformed entries of s``.
 
     ``s`` here is the raw network output (not yet masked): the kept entries (mask 1) contribute 0,
     so the answer is ``((1 - mask) * s)`` summed over every dimension but the batch.

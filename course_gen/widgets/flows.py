@@ -14,31 +14,38 @@ the inverse ``g = f^-1``, ``x = g(z)``. Planar and radial maps are written in th
   on the same axes and colour scale (from :func:`course_gen.flows.histogram_vs_density`);
 - :func:`draw_dequantization_noise`: the noise ``u`` a learned dequantiser draws for binary digits, against
   uniform noise;
-- :func:`coupling_mask_viewer`: which entries each coupling layer keeps and transforms, with and
-  without alternating the mask.
+- :func:`draw_coupling_masks` and :func:`coupling_mask_viewer`: which entries each coupling layer keeps and
+  transforms, with and without alternating the mask, and how often each entry is transformed.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from course_gen._checks import check_choice, check_int
-from course_gen.flows import Flow, planar_map, radial_map
-from course_gen.widgets._figure_view import figure_view
-from course_gen.widgets.masks import draw_coupling_masks
+from matplotlib.colors import ListedColormap
 
-__all__ = ["KINDS", "coupling_mask_viewer", "draw_dequantization_noise", "draw_grid_deformation",
-           "draw_histogram_vs_density", "draw_pushforward", "flow_playground", "invertibility_warning"]
+from course_gen._checks import check_bool, check_choice, check_int
+from course_gen.flows import Flow, coupling_mask, planar_map, radial_map
+from course_gen.widgets._figure_view import figure_view
+
+__all__ = ["KINDS", "coupling_mask_viewer", "draw_coupling_masks", "draw_dequantization_noise",
+           "draw_grid_deformation", "draw_histogram_vs_density", "draw_pushforward", "flow_playground",
+           "invertibility_warning"]
 
 #: The maps :func:`draw_pushforward` knows.
 KINDS = ("planar", "radial")
 #: Density colours in 12 steps: level sets read like contours, and the PNG stays small.
 _DENSITY_COLOURS = plt.get_cmap("viridis", 12)
+#: Coupling masks: grey = transformed (0), blue = kept (1).
+_MASK_COLOURS = ListedColormap(["#f2f2f2", "#1f5fa8"])
+#: The mask kinds :func:`draw_coupling_masks` shows, with the shape each is drawn on.
+_MASK_KINDS = (("half", 8), ("alternating", 8), ("checkerboard", (1, 6, 6)), ("channel", (4, 2, 2)))
 
 
 def invertibility_warning(kind: str, params: dict) -> str | None:
@@ -258,8 +265,8 @@ def draw_dequantization_noise(model, x: torch.Tensor, seed: int = 0, n_show: int
 
     ``model``: a :class:`~course_gen.flows.DequantizedFlow` with a ``dequantizer`` and 2 levels; ``x``:
     binary images ``(N, 1, H, W)``. Rows of the left block, for ``n_show`` digits: the digit, uniform
-    noise ``u ~ U[0, 1)``, learned noise ``u ~ q(u | x)``, and the dequantised image ``y = (k + u) / 2``
-    with the learned noise. Right: histograms of ``u`` over all of ``x``'s background (``k = 0``) and stroke
+    noise ``u ~ U[0, 1)`` and the dequantised image ``y = (k + u) / 2`` it gives, learned noise
+    ``u ~ q(u | x)`` and its ``y``. Right: histograms of ``u`` over all of ``x``'s background (``k = 0``) and stroke
     (``k = 1``) pixels, learned and uniform.
     """
     from course_gen.flows import DequantizedFlow
@@ -275,9 +282,11 @@ def draw_dequantization_noise(model, x: torch.Tensor, seed: int = 0, n_show: int
     u_learned, _ = model.dequantizer.sample(x.to(device), generator)
     u_learned = u_learned.cpu()
     u_uniform = torch.rand(x.shape, generator=torch.Generator().manual_seed(seed))
-    fig = plt.figure(figsize=(13, 6.6))
-    grid = fig.add_gridspec(4, n_show + 2, width_ratios=[1] * n_show + [0.25, 2.6])
-    rows = [(x, "digit x"), (u_uniform, "uniform u"), (u_learned, "learned u"), ((x + u_learned) / 2, "y, learned u")]
+    x = x.cpu()
+    rows = [(x, "digit x"), (u_uniform, "uniform u"), ((x + u_uniform) / 2, "y, uniform u"),
+            (u_learned, "learned u"), ((x + u_learned) / 2, "y, learned u")]
+    fig = plt.figure(figsize=(13.5, 8.2))
+    grid = fig.add_gridspec(len(rows), n_show + 2, width_ratios=[1] * n_show + [0.3, 2.6])
     for r, (images, label) in enumerate(rows):
         for c in range(n_show):
             ax = fig.add_subplot(grid[r, c])
@@ -285,29 +294,110 @@ def draw_dequantization_noise(model, x: torch.Tensor, seed: int = 0, n_show: int
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
-                ax.set_ylabel(label, fontsize=9)
+                ax.set_ylabel(label, fontsize=12)
     hist_ax = fig.add_subplot(grid[:, -1])
     bins = np.linspace(0, 1, 41)
+    top = 1.0
     for level, colour, name in ((0, "C0", "background (k = 0)"), (1, "C3", "stroke (k = 1)")):
         values = u_learned[x == level].numpy()
-        hist_ax.hist(values, bins=bins, density=True, color=colour, alpha=0.55, label=f"learned, {name}")
+        heights, _, _ = hist_ax.hist(values, bins=bins, density=True, color=colour, alpha=0.55, label=f"learned, {name}")
+        top = max(top, float(np.max(heights, initial=0.0)))
     hist_ax.axhline(1.0, color="black", ls="--", label="uniform noise")
+    hist_ax.set_ylim(0, 1.3 * top)  # room for the legend above the bars
     hist_ax.set_xlabel("u (position inside the pixel's cell)")
     hist_ax.set_ylabel("density")
-    hist_ax.set_title("learned noise vs uniform", fontsize=12)
-    hist_ax.legend(fontsize=9)
+    hist_ax.set_title("learned noise vs uniform", fontsize=13)
+    hist_ax.legend(fontsize=11, loc="upper right")
     return fig
 
 
-def coupling_mask_viewer() -> w.VBox:
-    """Masks of successive coupling layers for vectors and images, with or without alternation.
+def _mask_picture(mask: torch.Tensor) -> np.ndarray:
+    """A vector as one row; an image ``(C, H, W)`` with its channels side by side, ``(H, C W)``."""
+    if mask.ndim == 1:
+        return mask[None].numpy()
+    return torch.cat(list(mask), dim=1).numpy()
 
-    Controls: ``n_layers`` (how many coupling layers to show) and ``alternate`` (flip the mask
-    between layers). Without alternation the same entries are copied by every layer and never
-    transformed. Attributes: ``n_layers``, ``alternate``, ``image``.
+
+def _cell_lines(ax, picture: np.ndarray, channels: int = 1) -> None:
+    """White lines between the entries (thicker between channels), no ticks."""
+    rows, cols = picture.shape
+    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
+    ax.grid(which="minor", color="white", linewidth=1)
+    for boundary in range(1, channels):
+        ax.axvline(boundary * cols / channels - 0.5, color="black", linewidth=1.5)
+    ax.tick_params(which="both", length=0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def draw_coupling_masks(n_layers: int = 4, alternate: bool = True):
+    """The masks of ``n_layers`` successive coupling layers (blue: kept, copied; grey: transformed).
+
+    One row per mask kind of :func:`course_gen.flows.coupling_mask`: ``"half"`` and ``"alternating"``
+    on 8-vectors, ``"checkerboard"`` on a 6x6 image, ``"channel"`` on a 4-channel 2x2 image (its
+    channels side by side). With ``alternate`` layer k uses ``flip = k odd``; without it every layer
+    keeps the same entries, which then are never transformed. The last column writes in each entry how
+    many of the layers transform it, and under it how many entries no layer changes.
     """
-    n_layers = w.IntSlider(value=4, min=1, max=6, description="layers", continuous_update=False)
-    alternate = w.Checkbox(value=True, description="alternate the mask between layers")
+    n_layers = check_int("n_layers", n_layers, minimum=1, maximum=8)
+    check_bool("alternate", alternate)
+    # Picture heights in units of a column's width / 8 (an 8-vector is 1), so that every panel fills its cell.
+    heights = [1 if isinstance(shape, int) else shape[1] * 8 / (shape[0] * shape[2]) for _, shape in _MASK_KINDS]
+    column, count_column, gap, row_gap = 1.5, 2.0, 0.2, 0.5  # inches
+    left, right, bottom = 1.3, 0.1, 0.45
+    width = left + right + n_layers * column + count_column + n_layers * gap
+    title = textwrap.fill("coupling masks: blue = kept (conditions the rest), grey = transformed"
+                          + ("" if alternate else "   (NOT alternated)"), width=int(9.5 * width))
+    top = 0.6 + 0.25 * (title.count("\n") + 1)
+    height = top + bottom + column * sum(heights) / 8 + row_gap * (len(heights) - 1)
+    fig = plt.figure(figsize=(width, height))
+    grid = fig.add_gridspec(len(_MASK_KINDS), n_layers + 1, height_ratios=heights,
+                            width_ratios=[column] * n_layers + [count_column],
+                            left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
+                            wspace=gap * (n_layers + 1) / (n_layers * column + count_column),
+                            hspace=row_gap * len(heights) / (column * sum(heights) / 8))
+    for row, (kind, shape) in enumerate(_MASK_KINDS):
+        channels = 1 if isinstance(shape, int) else shape[0]
+        transformed = 0
+        for layer in range(n_layers):
+            mask = coupling_mask(kind, shape, flip=alternate and layer % 2 == 1)
+            transformed = transformed + (1 - mask)
+            ax = fig.add_subplot(grid[row, layer])
+            picture = _mask_picture(mask)
+            ax.imshow(picture, cmap=_MASK_COLOURS, vmin=0, vmax=1, interpolation="nearest")
+            _cell_lines(ax, picture, channels)
+            if row == 0:
+                ax.set_title(f"layer {layer + 1}", fontsize=12)
+            if layer == 0:
+                ax.set_ylabel(kind, fontsize=12, rotation=0, ha="right", va="center")
+        ax = fig.add_subplot(grid[row, -1])
+        counts = _mask_picture(transformed.to(torch.int64))
+        ax.imshow(counts, cmap="Oranges", vmin=0, vmax=1.6 * n_layers, interpolation="nearest")
+        _cell_lines(ax, counts, channels)
+        for (i, j), count in np.ndenumerate(counts):
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=12)
+        if row == 0:
+            ax.set_title("times transformed", fontsize=12)
+        ax.set_xlabel(f"never changed: {int((transformed == 0).sum())}", fontsize=11,
+                      color="red" if bool((transformed == 0).any()) else "black")
+    fig.suptitle(title, fontsize=13, y=1 - 0.1 / height)
+    return fig
+
+
+def coupling_mask_viewer(n_layers: int = 4, alternate: bool = True) -> w.VBox:
+    """Masks of successive coupling layers for vectors and images, with or without alternation
+    (:func:`draw_coupling_masks`).
+
+    Controls, starting at the arguments' values: ``n_layers`` (how many coupling layers to show) and
+    ``alternate`` (flip the mask between layers). Without alternation the same entries are copied by
+    every layer and never transformed. Attributes: ``n_layers``, ``alternate``, ``image``.
+    """
+    n_layers = w.IntSlider(value=check_int("n_layers", n_layers, minimum=1, maximum=6), min=1, max=6,
+                           description="layers", continuous_update=False)
+    alternate = w.Checkbox(value=check_bool("alternate", alternate), description="alternate the mask between layers")
 
     def draw():
         return draw_coupling_masks(n_layers.value, alternate.value)
