@@ -4,7 +4,7 @@ Direction convention (the notebook's): ``f`` maps data ``x`` to the latent ``z =
 the inverse ``g = f^-1``, ``x = g(z)``. Planar and radial maps are written in the sampling direction, as ``g``.
 
 - :func:`draw_pushforward`: a standard normal pushed through one planar or radial map ``g`` with raw
-  parameters: the deformed grid and the density ``p_X(x) = N(z) / |det dg/dz|`` drawn on it, with a
+  parameters: the deformed grid and the density ``p_X(x) = p_Z(z) / |det dg/dz|`` drawn on it, with a
   warning in the figure when the invertibility condition fails (the map folds);
 - :func:`flow_playground`: the same with sliders for ``u``, ``w``, ``b`` (planar) or ``alpha``,
   ``beta`` (radial), built with ``figure_view``;
@@ -92,7 +92,7 @@ def _check_params(kind: str, params: dict) -> dict:
 def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: float = 3.5, n: int = 161):
     """Left: ``N(0, I)`` in ``z`` with grid lines; right: the same pushed through the raw ``kind`` map ``x = g(z)``.
 
-    The right panel colours each deformed grid cell with ``p_X(x) = N(z) / |det dg/dz|`` (the change
+    The right panel colours each deformed grid cell with ``p_X(x) = p_Z(z) / |det dg/dz|`` (the change
     of variables), so a region that gets stretched turns darker and one that gets squeezed brighter.
     ``params``: ``{"u": (u1, u2), "w": (w1, w2), "b": b}`` or ``{"alpha": a, "beta": b[, "z0": (x, y)]}``.
     When the map is not invertible the title says so in red and the density is meaningless where
@@ -110,7 +110,7 @@ def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: fl
     z_centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)
     _, log_det = _apply(kind, params, z_centres)
     base_density = torch.exp(-0.5 * (z_centres**2).sum(1)) / (2 * math.pi)
-    pushed = (base_density / torch.exp(log_det)).reshape(n, n).numpy()  # p_X(x) = N(z) / |det dg/dz| per cell
+    pushed = (base_density / torch.exp(log_det)).reshape(n, n).numpy()  # p_X(x) = p_Z(z) / |det dg/dz| per cell
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.9))
     vmax = float(base_density.max())
     style = {"cmap": _DENSITY_COLOURS, "shading": "flat", "antialiased": False, "vmin": 0, "vmax": vmax}
