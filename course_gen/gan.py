@@ -28,17 +28,22 @@ The practice:
   estimate, not the true JSD), :func:`mode_coverage` (mode collapse on 8 gaussians),
   :func:`nearest_neighbours`, :func:`bilinear_game` (why simultaneous gradient steps circle).
 
-A DCGAN on the 8x8 digits, then samples in [0, 1] (the path notebook 07 uses)::
+The DCGAN trained on the MNIST digits ships with the course; samples in [0, 1]::
 
-    from course_gen import data, gan
-    images, _ = data.digits("train")                    # (1497, 1, 8, 8) in [0, 1]
-    generator, discriminator = gan.dcgan(image_size=8)  # seeded; latent_dim 16, width 16
-    gan.train_gan(generator, discriminator, images, steps=1500, batch_size=64,
-                  lr_g=2e-3, lr_d=2e-3, device="cpu", seed=0)   # ~25 s on one CPU thread
-    samples = generator.sample(500)                      # (500, 1, 8, 8) in [0, 1], on the CPU
+    from course_gen import pretrained
+    generator = pretrained.load("dcgan")                  # z in R^32 -> (1, 28, 28)
+    samples = generator.sample(500, seed=0)               # (500, 1, 28, 28) in [0, 1], on the CPU
+
+Its recipe is ``python -m course_gen.pretrain dcgan`` (a :class:`GANTrainer`, k = 1, 2,000 steps).
+A small one to train yourself: ``generator, discriminator = dcgan(image_size=28, latent_dim=16)``,
+then ``train_gan(generator, discriminator, images, steps=..., batch_size=64)``. For latent
+arithmetic on known factors, :func:`upright_shapes`, :func:`shapes_dcgan` and
+:func:`train_shapes_dcgan` (shipped as the checkpoint ``gan_shapes``), and
+:func:`nearest_neighbour_factors` to read the factors of what a generator drew.
 
 Both DCGAN networks work in data space: the generator's ``tanh`` output is mapped to [0, 1]
-and the discriminator maps its [0, 1] input to [-1, 1] itself.
+(:class:`ToUnitInterval`) and the discriminator maps its [0, 1] input to [-1, 1] itself
+(:class:`FromUnitInterval`).
 """
 
 from __future__ import annotations
