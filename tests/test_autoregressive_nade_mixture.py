@@ -102,7 +102,7 @@ def test_the_window_holds_everything_a_pixel_sees(model_class):
     x = torch.bernoulli(torch.full((2, 1, 14, 15), 0.5, dtype=torch.float64), generator=torch.Generator().manual_seed(0))
     full = model(x)
     for i, j in [(0, 0), (3, 14), (13, 7), (9, 0), (13, 14), (6, 5)]:
-        assert torch.allclose(model._logits_at(x, 0, i, j, local=True), full[:, 0, i, j], atol=1e-12)
+        assert torch.allclose(model.logits_at(x, 0, i, j, local=True), full[:, 0, i, j], atol=1e-12)
     # a window one row too small would miss the pixel's top row: the gradient test says it matters
     rows, cols = model.window()
     field = ar.receptive_field(model, (14, 15), (13, 7)) != 0
@@ -205,3 +205,19 @@ def test_the_compared_models_have_matched_sizes_and_named_checkpoints():
     a, b = ar.comparison_model("PixelCNN", 1), ar.comparison_model("PixelCNN", 1)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert not torch.equal(next(a.parameters()), next(ar.comparison_model("PixelCNN", 2).parameters()))
+
+
+def test_load_or_retrain_trains_and_saves_when_asked_and_loads_otherwise(tmp_path):
+    calls = []
+
+    def fit(model):
+        calls.append(1)
+        with torch.no_grad():
+            model.b.fill_(0.25)
+
+    model, loaded = ar.load_or_retrain(NADE((1, 2, 2), hidden=3), "tiny_nade", fit, retrain=True, note="n", root=tmp_path)
+    assert not loaded and len(calls) == 1 and (tmp_path / "tiny_nade.pt").is_file()
+    again, loaded = ar.load_or_retrain(NADE((1, 2, 2), hidden=3), "tiny_nade", fit, retrain=False, root=tmp_path)
+    assert loaded and len(calls) == 1 and torch.equal(again.b, torch.full((4,), 0.25))
+    ar.load_or_retrain(NADE((1, 2, 2), hidden=3), "tiny_nade", fit, retrain=True, root=tmp_path)
+    assert len(calls) == 2  # retrain never loads

@@ -88,7 +88,8 @@ def _draw_one(ax, model, title: str, shape, pixel) -> int:
     ax.set_ylim(shape[0] - 0.5, -0.5)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{title}\nblind spot: {int(spot.sum())} pixels", fontsize=11)
+    n_blind = int(spot.sum())
+    ax.set_title(f"{title}\nblind spot: {n_blind} pixel{'' if n_blind == 1 else 's'}", fontsize=11)
     return int(spot.sum())
 
 
