@@ -217,23 +217,28 @@ def load_or_train(
     train_fn: Callable[[nn.Module], object],
     root=None,
     save: bool = False,
+    retrain: bool = False,
 ) -> tuple[nn.Module, bool]:
     """Load checkpoint ``name`` into ``model``, or train it with ``train_fn(model)``.
 
     When loading fails a one-line note says why, then ``train_fn(model)`` runs (if it
     returns an ``nn.Module``, that module is used); with ``save=True`` the trained weights
-    are saved under ``name``. Returns ``(model, loaded)``.
+    are saved under ``name``. ``retrain=True`` (a notebook's ``RETRAIN`` switch) skips loading:
+    it trains and saves, replacing the shipped file. Returns ``(model, loaded)``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not callable(train_fn):
         raise TypeError(f"train_fn must be callable as train_fn(model), got {type(train_fn).__name__}")
     _check_name(name)
-    try:
-        return load_checkpoint(name, model, root=root), True
-    except CheckpointError as err:
-        reason = str(err).splitlines()[0]
-        print(f"[course_gen] training {type(model).__name__} instead of loading: {reason}")
+    if retrain:
+        save = True
+    else:
+        try:
+            return load_checkpoint(name, model, root=root), True
+        except CheckpointError as err:
+            reason = str(err).splitlines()[0]
+            print(f"[course_gen] training {type(model).__name__} instead of loading: {reason}")
     result = train_fn(model)
     if isinstance(result, nn.Module):
         model = result

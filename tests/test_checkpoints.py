@@ -135,6 +135,19 @@ def test_load_or_train_falls_back_and_can_save(tmp_path, capsys):
     assert torch.all(again[0].weight == 0.25)
 
 
+def test_load_or_train_retrains_and_replaces_the_shipped_file(tmp_path):
+    save_checkpoint(small_model(), "tiny", root=tmp_path)
+
+    def train_fn(model):
+        with torch.no_grad():
+            model[0].weight.fill_(0.5)
+
+    model, loaded = load_or_train(small_model(seed=3), "tiny", train_fn, root=tmp_path, retrain=True)
+    assert loaded is False and torch.all(model[0].weight == 0.5)
+    reloaded = load_checkpoint("tiny", small_model(seed=4), root=tmp_path)
+    assert torch.all(reloaded[0].weight == 0.5), "retrain=True must save the new weights"
+
+
 def test_env_var_sets_the_default_root(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_GEN_ASSETS", str(tmp_path))
     save_checkpoint(small_model(), "tiny")
