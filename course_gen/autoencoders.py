@@ -938,7 +938,7 @@ OVERCOMPLETE = {
     "mask25": {"corruption": "mask", "noise_level": 0.25},
     "mask50": {"corruption": "mask", "noise_level": 0.5},
     "gaussian": {"corruption": "gaussian", "noise_level": 0.5},
-    "sparse": {"sparsity": 0.05},
+    "sparse": {"sparsity": 0.1},
 }
 
 
@@ -947,7 +947,7 @@ def overcomplete_autoencoder(variant: str = "plain") -> MLPAutoencoder:
 
     ``variant`` (see :data:`OVERCOMPLETE`): ``"plain"`` (nothing stops the identity),
     ``"mask25"``/``"mask50"`` (masking noise, nu = 0.25 / 0.5), ``"gaussian"`` (additive noise,
-    sigma = 0.5) or ``"sparse"`` (L1 penalty 0.05 on the code). Everything else is shared, so
+    sigma = 0.5) or ``"sparse"`` (L1 penalty 0.1 on the code). Everything else is shared, so
     that the variants differ only in what stops them from copying.
     """
     check_choice("variant", variant, OVERCOMPLETE)
@@ -1021,7 +1021,7 @@ RECIPES: dict[str, Recipe] = {
     "ae02_deep": Recipe(
         lambda: nn.ModuleDict({str(k): deep_autoencoder(k) for k in DEEP_CODE_SIZES}),
         "grey",
-        5000,
+        4000,
         about=f"deep_autoencoder(k) for k in {DEEP_CODE_SIZES}",
     ),
     **{
@@ -1036,7 +1036,7 @@ RECIPES: dict[str, Recipe] = {
     "ae02_hashing": Recipe(
         lambda: BinaryCodeAutoencoder(16, hidden_sizes=(256, 128), image_shape=MNIST_SHAPE, likelihood="gaussian"),
         "grey",
-        6000,
+        4000,
         about="BinaryCodeAutoencoder(16 bits, 256-128, code noise 4)",
     ),
 }
@@ -1060,7 +1060,11 @@ def train_recipe(name: str, model: nn.Module | None = None, device=None, progres
 
     check_choice("name", name, RECIPES)
     recipe = RECIPES[name]
-    model = recipe.build() if model is None else model
+    if model is None:
+        import course_gen
+
+        course_gen.seed_everything(recipe.seed)
+        model = recipe.build()
     x = recipe_data(recipe.data)
     members = model.values() if isinstance(model, nn.ModuleDict) else [model]
     for member in members:
@@ -1100,6 +1104,9 @@ def shipped(name: str, retrain: bool = False, device=None, root=None) -> nn.Modu
 
     check_choice("name", name, RECIPES)
     check_bool("retrain", retrain)
+    import course_gen
+
+    course_gen.seed_everything(RECIPES[name].seed)  # the same initial weights on every retraining
     model = RECIPES[name].build()
     if retrain:
         train_recipe(name, model, device)
