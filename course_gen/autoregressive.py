@@ -1061,19 +1061,3 @@ def train_nade(model: NADE, x: torch.Tensor, seed: int = 0, steps: int | None = 
     if steps is not None:
         recipe["steps"] = check_int("steps", steps, minimum=1)
     return train(model, x, seed=seed, device=device, progress=False, **recipe)
-
-
-def load_or_retrain(model: nn.Module, name: str, train_fn, retrain: bool = False, note: str = "", root=None):
-    """The notebook's ``RETRAIN`` switch: with ``retrain`` train ``model`` by ``train_fn(model)`` and save it
-    as checkpoint ``name`` (``note`` in the manifest), never loading; otherwise load the shipped weights
-    (:func:`~course_gen.checkpoints.load_or_train`, which trains instead when the file is missing or altered).
-    Returns ``(model, loaded)``."""
-    from course_gen import checkpoints
-
-    if not check_bool("retrain", retrain):
-        return checkpoints.load_or_train(model, name, train_fn, root=root)
-    result = train_fn(model)
-    if isinstance(result, nn.Module):
-        model = result
-    checkpoints.save_checkpoint(model, name, root=root, note=note or f"retrained by notebook 03 ({type(model).__name__})")
-    return model, False

@@ -218,13 +218,15 @@ def load_or_train(
     root=None,
     save: bool = False,
     retrain: bool = False,
+    note: str = "",
 ) -> tuple[nn.Module, bool]:
     """Load checkpoint ``name`` into ``model``, or train it with ``train_fn(model)``.
 
     When loading fails a one-line note says why, then ``train_fn(model)`` runs (if it
     returns an ``nn.Module``, that module is used); with ``save=True`` the trained weights
     are saved under ``name``. ``retrain=True`` (a notebook's ``RETRAIN`` switch) skips loading:
-    it trains and saves, replacing the shipped file. Returns ``(model, loaded)``.
+    it trains and saves, replacing the shipped file. ``note`` goes into the manifest with the saved
+    weights (say how they were made). Returns ``(model, loaded)``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
@@ -243,5 +245,5 @@ def load_or_train(
     if isinstance(result, nn.Module):
         model = result
     if save:
-        save_checkpoint(model, name, root=root)
+        save_checkpoint(model, name, root=root, note=note)
     return model, False

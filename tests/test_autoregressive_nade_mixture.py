@@ -205,19 +205,3 @@ def test_the_compared_models_have_matched_sizes_and_named_checkpoints():
     a, b = ar.comparison_model("PixelCNN", 1), ar.comparison_model("PixelCNN", 1)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert not torch.equal(next(a.parameters()), next(ar.comparison_model("PixelCNN", 2).parameters()))
-
-
-def test_load_or_retrain_trains_and_saves_when_asked_and_loads_otherwise(tmp_path):
-    calls = []
-
-    def fit(model):
-        calls.append(1)
-        with torch.no_grad():
-            model.b.fill_(0.25)
-
-    model, loaded = ar.load_or_retrain(NADE((1, 2, 2), hidden=3), "tiny_nade", fit, retrain=True, note="n", root=tmp_path)
-    assert not loaded and len(calls) == 1 and (tmp_path / "tiny_nade.pt").is_file()
-    again, loaded = ar.load_or_retrain(NADE((1, 2, 2), hidden=3), "tiny_nade", fit, retrain=False, root=tmp_path)
-    assert loaded and len(calls) == 1 and torch.equal(again.b, torch.full((4,), 0.25))
-    ar.load_or_retrain(NADE((1, 2, 2), hidden=3), "tiny_nade", fit, retrain=True, root=tmp_path)
-    assert len(calls) == 2  # retrain never loads

@@ -6,8 +6,6 @@
 - :func:`draw_conv_masks`: the (k x k) masks of type A and B; with colour, one mask per pair
   (output colour group, input colour group): R before G before B at the centre pixel.
 - :func:`mask_viewer`: both, with controls (built with ``figure_view``).
-- :func:`draw_coupling_masks`: the masks of a flow's coupling layers (half / alternating for
-  vectors, checkerboard / channel for images), layer after layer, with or without alternation.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from course_gen._checks import check_bool, check_choice, check_int
 from course_gen.autoregressive import MASK_TYPES, MaskedConv2d, made_degrees, made_masks
 from course_gen.widgets._figure_view import figure_view
 
-__all__ = ["ORDERINGS", "VIEWS", "draw_conv_masks", "draw_coupling_masks", "draw_made_masks", "mask_viewer"]
+__all__ = ["ORDERINGS", "VIEWS", "draw_conv_masks", "draw_made_masks", "mask_viewer"]
 
 #: Orderings :func:`draw_made_masks` offers.
 ORDERINGS = ("natural", "random")
@@ -153,50 +151,3 @@ def mask_viewer(n_inputs: int = 5, kernel_size: int = 5) -> w.VBox:
     controls = {"view": view, "n_inputs": inputs, "ordering": ordering, "seed": seed,
                 "kernel_size": kernel, "colour": colour}
     return figure_view(draw, controls, rows=[[view], [inputs, ordering, seed], [kernel, colour]])
-
-
-def draw_coupling_masks(n_layers: int = 4, alternate: bool = True):
-    """The masks of ``n_layers`` successive coupling layers (blue: kept, copied; grey: transformed).
-
-    One row per mask kind of :func:`course_gen.flows.coupling_mask`: ``"half"`` and ``"alternating"``
-    on 8-vectors, ``"checkerboard"`` on an 8x8 image, ``"channel"`` on a 4-channel 4x4 image (its
-    channels side by side). With ``alternate`` layer k uses ``flip = k odd``; without it every layer
-    keeps the same entries, which then are never transformed. The last column counts, per entry, how
-    many layers transform it.
-    """
-    from course_gen.flows import coupling_mask  # here: keeps the autoregressive viewer independent
-
-    n_layers = check_int("n_layers", n_layers, minimum=1, maximum=8)
-    check_bool("alternate", alternate)
-    kinds = (("half", 8), ("alternating", 8), ("checkerboard", (1, 8, 8)), ("channel", (4, 4, 4)))
-
-    def as_picture(mask: torch.Tensor) -> np.ndarray:
-        if mask.ndim == 1:
-            return mask[None].numpy()
-        return torch.cat(list(mask), dim=1).numpy()  # channels side by side
-
-    fig, axes = plt.subplots(len(kinds), n_layers + 1, figsize=(1.9 * (n_layers + 1), 1.2 * len(kinds) + 2.2),
-                             squeeze=False)
-    for row, (kind, shape) in enumerate(kinds):
-        transformed = 0
-        for layer in range(n_layers):
-            mask = coupling_mask(kind, shape, flip=alternate and layer % 2 == 1)
-            transformed = transformed + (1 - mask)
-            ax = axes[row, layer]
-            ax.imshow(as_picture(mask), cmap=_MASK_COLOURS, vmin=0, vmax=1, interpolation="nearest", aspect="equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if row == 0:
-                ax.set_title(f"layer {layer + 1}", fontsize=10)
-            if layer == 0:
-                ax.set_ylabel(kind, fontsize=10)
-        last = axes[row, -1]
-        last.imshow(as_picture(transformed), cmap="Oranges", vmin=0, vmax=n_layers, interpolation="nearest")
-        last.set_xticks([])
-        last.set_yticks([])
-        never = int((transformed == 0).sum())
-        last.set_title(f"never changed: {never}" if row else f"times transformed\nnever changed: {never}", fontsize=9)
-    fig.suptitle("coupling masks: blue = kept (conditions the rest), grey = transformed"
-                 + ("" if alternate else "  (NOT alternated)"), fontsize=11)
-    fig.tight_layout()
-    return fig
