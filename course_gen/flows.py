@@ -1156,11 +1156,7 @@ def shipped_2d(name: str, retrain: bool = False, device=None, root=None) -> nn.M
     check_bool("retrain", retrain)
     build, fit, note = _shipped_recipe(name)
     model = build()
-    if retrain:
-        fit(model, device)
-        checkpoints.save_checkpoint(model, name, root=root, note=note)
-    else:
-        model, _ = checkpoints.load_or_train(model, name, lambda m: fit(m, device), root=root)
+    model, _ = checkpoints.load_or_train(model, name, lambda m: fit(m, device), root=root, retrain=retrain, note=note)
     if device is not None:
         model.to(device)
     return model.eval()
