@@ -40,9 +40,9 @@ def _ordering(n_inputs: int, ordering: str, seed: int):
 
 def _show_mask(ax, mask: torch.Tensor, title: str, row_labels, col_labels) -> None:
     ax.imshow(mask.numpy(), cmap=_MASK_COLOURS, vmin=0, vmax=1, interpolation="nearest")
-    ax.set_title(title, fontsize=11)
-    ax.set_yticks(range(len(row_labels)), [str(v) for v in row_labels], fontsize=7)
-    ax.set_xticks(range(len(col_labels)), [str(v) for v in col_labels], fontsize=7)
+    ax.set_title(title, fontsize=13)
+    ax.set_yticks(range(len(row_labels)), [str(v) for v in row_labels], fontsize=11)
+    ax.set_xticks(range(len(col_labels)), [str(v) for v in col_labels], fontsize=11)
     ax.tick_params(length=0)
 
 
@@ -60,7 +60,7 @@ def draw_made_masks(n_inputs: int = 5, hidden_sizes=(8, 8), ordering: str = "nat
     product = masks[-1]
     for mask in reversed(masks[:-1]):
         product = product @ mask
-    fig, axes = plt.subplots(1, len(masks) + 1, figsize=(3.1 * (len(masks) + 1), 3.6))
+    fig, axes = plt.subplots(1, len(masks) + 1, figsize=(3.4 * (len(masks) + 1), 4.2))
     layer_names = [f"h{l}" for l in range(1, len(masks))] + ["output"]
     below_names = ["input"] + layer_names[:-1]
     for index, (ax, mask) in enumerate(zip(axes, masks)):
@@ -72,14 +72,14 @@ def draw_made_masks(n_inputs: int = 5, hidden_sizes=(8, 8), ordering: str = "nat
     last = axes[-1]
     last.imshow(sorted_product.numpy(), cmap="Blues", interpolation="nearest")
     for (row, col), value in np.ndenumerate(sorted_product.numpy()):
-        last.text(col, row, f"{int(value)}", ha="center", va="center", fontsize=7,
+        last.text(col, row, f"{int(value)}", ha="center", va="center", fontsize=11,
                   color="white" if value > sorted_product.max() / 2 else "black")
     labels = [f"x{int(k)}" for k in order]
-    last.set_xticks(range(n_inputs), labels, fontsize=7)
-    last.set_yticks(range(n_inputs), labels, fontsize=7)
-    last.set_title("paths input -> output\n(sorted by the ordering)", fontsize=11)
+    last.set_xticks(range(n_inputs), labels, fontsize=11)
+    last.set_yticks(range(n_inputs), labels, fontsize=11)
+    last.set_title("paths input -> output\n(sorted by the ordering)", fontsize=13)
     fig.text(0.5, -0.02, "rows: units of the layer above (degree on the left); columns: units below",
-             ha="center", fontsize=9)
+             ha="center", fontsize=12)
     fig.tight_layout()
     return fig
 
@@ -117,12 +117,12 @@ def draw_conv_masks(kernel_size: int = 5, colour: bool = False):
                 ax.set_yticks([])
                 if colour:
                     if out_group == 0:
-                        ax.set_title(f"in {_COLOUR_NAMES[in_group]}", fontsize=9)
+                        ax.set_title(f"in {_COLOUR_NAMES[in_group]}", fontsize=12)
                     if in_group == 0:
-                        ax.set_ylabel(f"out {_COLOUR_NAMES[out_group]}", fontsize=9)
+                        ax.set_ylabel(f"out {_COLOUR_NAMES[out_group]}", fontsize=12)
         fig.text(0.30 + 0.43 * column, 0.98 if colour else 1.0,
                  f"type {mask_type}" + (" (first layer)" if mask_type == "A" else " (later layers)"),
-                 ha="center", fontsize=12)
+                 ha="center", fontsize=14)
     return fig
 
 
