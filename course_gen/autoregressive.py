@@ -364,6 +364,12 @@ def pixel_nll(logits: torch.Tensor, x: torch.Tensor, n_levels: int = 2) -> torch
     return per_pixel.flatten(1).sum(dim=1)
 
 
+def _check_image_shape(image_shape) -> tuple[int, int, int]:
+    if not isinstance(image_shape, Sequence) or len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
+    return tuple(check_int("image_shape entry", s, minimum=1) for s in image_shape)
+
+
 class MADE(_AutoregressiveImageModel):
     """Masked Autoencoder for Distribution Estimation (Germain et al. 2015), for binary images.
 
@@ -384,9 +390,7 @@ class MADE(_AutoregressiveImageModel):
         dropout: float = 0.0,
     ):
         super().__init__()
-        if not isinstance(image_shape, Sequence) or len(image_shape) != 3:
-            raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
-        self.image_shape = tuple(check_int("image_shape entry", s, minimum=1) for s in image_shape)
+        self.image_shape = _check_image_shape(image_shape)
         self.channels = self.image_shape[0]
         n_inputs = math.prod(self.image_shape)
         if isinstance(hidden_sizes, int) or not isinstance(hidden_sizes, Sequence) or not hidden_sizes:
@@ -457,9 +461,7 @@ class NADE(_AutoregressiveImageModel):
 
     def __init__(self, image_shape=(1, 28, 28), hidden: int = 100):
         super().__init__()
-        if not isinstance(image_shape, Sequence) or len(image_shape) != 3:
-            raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
-        self.image_shape = tuple(check_int("image_shape entry", s, minimum=1) for s in image_shape)
+        self.image_shape = _check_image_shape(image_shape)
         self.channels = self.image_shape[0]
         n_inputs = math.prod(self.image_shape)
         self.hidden = check_int("hidden", hidden, minimum=1)
