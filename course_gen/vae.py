@@ -55,6 +55,7 @@ __all__ = [
     "LinearGaussian",
     "PlanarPosterior",
     "VAE",
+    "active_units",
     "amortised_planar",
     "build",
     "factor_correlations",
@@ -72,7 +73,7 @@ __all__ = [
 #: Decoder likelihoods of :class:`VAE`.
 LIKELIHOODS = ("bernoulli", "gaussian")
 #: Decoder networks of :class:`VAE`: a plain MLP, or a MADE that also sees the previous pixels.
-DECODERS = ("mlp", "made")
+DECODERS = ("mlp", "made", "mlp_ar")
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -455,6 +456,46 @@ class _MADEDecoder(nn.Module):
         return probs if probabilities else x
 
 
+class _DirectARDecoder(nn.Module):
+    """The MLP decoder plus **direct connections from the earlier pixels** (a fully visible
+    sigmoid belief net conditioned on ``z``):
+
+        l_d(z, x_<d) = mlp(z)_d + sum_{j < d} W_dj x_j,   p(x | z) = prod_d Bernoulli(x_d; sigm(l_d))
+
+    (raster order). Only the ``D (D - 1) / 2`` entries below the diagonal of ``W`` are parameters,
+    so no pixel ever sees itself or a later pixel. With ``W = 0`` it is the MLP decoder; the extra
+    context lets it model much of a digit without the code (posterior collapse, notebook 05).
+    """
+
+    def __init__(self, latent_dim: int, n_pixels: int, hidden_sizes: Sequence[int]):
+        super().__init__()
+        self.mlp = _mlp([latent_dim, *reversed(hidden_sizes), n_pixels])
+        self.n_pixels = n_pixels
+        self.register_buffer("below", torch.tril_indices(n_pixels, n_pixels, offset=-1), persistent=False)
+        self.direct = nn.Parameter(torch.zeros(self.below.shape[1]))
+
+    def direct_matrix(self) -> torch.Tensor:
+        """``W`` as a ``(D, D)`` matrix, zero on and above the diagonal."""
+        weight = self.direct.new_zeros(self.n_pixels, self.n_pixels)
+        return weight.index_put((self.below[0], self.below[1]), self.direct)
+
+    def logits(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(..., D)`` for codes ``z`` ``(..., k)`` and flat images ``x`` ``(..., D)``."""
+        return self.mlp(z) + x @ self.direct_matrix().T
+
+    def sample(self, z: torch.Tensor, generator, probabilities: bool) -> torch.Tensor:
+        """Draw pixels one by one (see :meth:`_MADEDecoder.sample`)."""
+        weight = self.direct_matrix()
+        base = self.mlp(z)
+        x = torch.zeros_like(base)
+        probs = torch.zeros_like(base)
+        for d in range(self.n_pixels):
+            p = torch.sigmoid(base[:, d] + x @ weight[d])
+            probs[:, d] = p
+            x[:, d] = torch.bernoulli(p, generator=generator)
+        return probs if probabilities else x
+
+
 class VAE(nn.Module):
     """A variational autoencoder (Kingma & Welling 2014) for small images.
 
@@ -464,6 +505,8 @@ class VAE(nn.Module):
       pixels in [0, 1]) or the mean of ``N(mean, sigma^2 I)`` (``"gaussian"``; ``decoder_std``
       fixes sigma, None learns one shared log sigma). ``decoder="made"`` (Bernoulli only) makes
       ``p(x | z) = prod_d p(x_d | x_<d, z)`` autoregressive: a decoder strong enough to ignore z;
+      ``decoder="mlp_ar"`` adds to the MLP decoder's logits direct connections from every
+      earlier pixel, ``sum_{j<d} W_dj x_j`` (autoregressive too, Bernoulli only);
     - ``n_flows = K > 0``: ``q(z | x)`` is the Gaussian ``q_0`` followed by ``K`` planar maps whose
       ``(u, w, b)`` the encoder also outputs (:func:`amortised_planar`); the KL is then estimated
       by Monte Carlo, ``E[log q_0(z_0) - sum_k log|det df_k/dz_{k-1}| - log p(z_K)]``;
@@ -505,8 +548,8 @@ class VAE(nn.Module):
         self.hidden_sizes = tuple(check_int("hidden size", h, minimum=1) for h in hidden_sizes)
         self.beta = check_nonnegative("beta", beta)
         self.decoder_kind = check_choice("decoder", decoder, DECODERS)
-        if self.decoder_kind == "made" and self.likelihood != "bernoulli":
-            raise ValueError("decoder='made' models binary pixels: use it with likelihood='bernoulli'")
+        if self.decoder_kind != "mlp" and self.likelihood != "bernoulli":
+            raise ValueError(f"decoder={self.decoder_kind!r} models binary pixels: use it with likelihood='bernoulli'")
         if decoder_std is not None and self.likelihood != "gaussian":
             raise ValueError("decoder_std is the std of a Gaussian decoder: pass likelihood='gaussian'")
         self.n_flows = check_int("n_flows", n_flows, minimum=0)
@@ -515,8 +558,10 @@ class VAE(nn.Module):
         self.encoder = _mlp([self.n_pixels, *self.hidden_sizes, 2 * self.latent_dim + flow_outputs])
         if self.decoder_kind == "mlp":
             self.decoder = _mlp([self.latent_dim, *reversed(self.hidden_sizes), self.n_pixels])
-        else:
+        elif self.decoder_kind == "made":
             self.decoder = _MADEDecoder(self.latent_dim, self.n_pixels, self.hidden_sizes[0])
+        else:
+            self.decoder = _DirectARDecoder(self.latent_dim, self.n_pixels, self.hidden_sizes)
         if self.likelihood == "gaussian":
             if decoder_std is None:
                 self.decoder_log_std = nn.Parameter(torch.zeros(()))
@@ -605,7 +650,7 @@ class VAE(nn.Module):
     def _log_likelihood(self, z: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
         """``log p(x | z)`` for codes ``(S, B, k)`` and flat images ``(B, D)``: ``(S, B)``."""
         target = flat.expand(z.shape[0], *flat.shape)
-        if self.decoder_kind == "made":
+        if self.decoder_kind != "mlp":
             output = self.decoder.logits(z, target)
         else:
             output = self.decoder(z)
@@ -626,10 +671,10 @@ class VAE(nn.Module):
     def decode(self, z: torch.Tensor, seed: int = 0) -> torch.Tensor:
         """Images ``(B, *image_shape)`` in the data's range from codes ``(B, k)``: the decoder's
         mean, i.e. pixel probabilities (Bernoulli) or means (Gaussian). For ``decoder="made"``
-        there is no closed-form mean: each pixel's probability given pixels drawn before it
+        (and ``"mlp_ar"``) there is no closed-form mean: each pixel's probability given pixels drawn before it
         (drawn with ``seed``)."""
         z = self._check_code(z, "decode")
-        if self.decoder_kind == "made":
+        if self.decoder_kind != "mlp":
             with torch.no_grad():
                 flat = self.decoder.sample(z, _generator(seed, z.device), probabilities=True)
         else:
@@ -656,7 +701,7 @@ class VAE(nn.Module):
         device = self._device()
         generator = _generator(seed, device)
         z = torch.randn(n, self.latent_dim, generator=generator, device=device)
-        if self.decoder_kind == "made":
+        if self.decoder_kind != "mlp":
             flat = self.decoder.sample(z, generator, probabilities=not binary)
             return flat.reshape(n, *self.image_shape)
         mean = self.decode(z).reshape(n, self.n_pixels)
@@ -763,6 +808,23 @@ def kl_per_dimension(model: VAE, x: torch.Tensor) -> torch.Tensor:
     mu, logvar = model.encode(x)
     return (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).mean(0)
 
+
+@torch.no_grad()
+def active_units(model: VAE, x: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
+    """Burda et al.'s (2016) activity of each latent: ``A_j = Var_x(E_q[z_j | x])``, the variance
+    over the images ``x`` of the posterior mean ``mu_j(x)``; latent ``j`` is **active** when
+    ``A_j > threshold`` (0.01 in the paper). Returns ``(number active, A)`` with ``A`` of shape ``(k,)``.
+
+    An inactive latent has the same posterior mean whatever the image: the code does not use it.
+    """
+    model = _check_vae(model)
+    threshold = check_nonnegative("threshold", threshold)
+    flat = model._check_input(x, "active_units")
+    if flat.shape[0] < 2:
+        raise ValueError(f"active_units needs at least 2 images to measure a variance, got {flat.shape[0]}")
+    mu, _ = model._encode(flat)
+    activity = mu.var(0).cpu()
+    return int((activity > threshold).sum()), activity
 
 def _rank(values: torch.Tensor) -> torch.Tensor:
     return torch.argsort(torch.argsort(values)).to(torch.float64)

@@ -223,6 +223,48 @@ def test_made_decoder_is_autoregressive_in_the_pixels():
     assert samples.shape == (3, 1, 8, 8) and set(samples.unique().tolist()) <= {0.0, 1.0}
 
 
+def test_mlp_ar_decoder_is_autoregressive_and_is_the_mlp_decoder_without_direct_weights():
+    """Logit d of decoder='mlp_ar' depends on pixels before d only; with W = 0 it is the MLP decoder."""
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, decoder="mlp_ar", hidden_sizes=(16,)).double()
+    with torch.no_grad():
+        model.decoder.direct.normal_()
+    z = torch.randn(1, 3, dtype=torch.float64)
+    x = torch.rand(1, 64, dtype=torch.float64)
+    jacobian = torch.autograd.functional.jacobian(lambda inp: model.decoder.logits(z, inp)[0], x)[:, 0]
+    assert float(jacobian.triu().abs().max()) == 0.0
+    below = torch.tril_indices(64, 64, offset=-1)
+    assert float(jacobian[below[0], below[1]].abs().min()) > 0  # every earlier pixel is connected
+    assert model.decoder.direct.numel() == 64 * 63 // 2
+    plain = VAE(latent_dim=3, hidden_sizes=(16,)).double()
+    plain.encoder.load_state_dict(model.encoder.state_dict())
+    plain.decoder.load_state_dict(model.decoder.mlp.state_dict())
+    with torch.no_grad():
+        model.decoder.direct.zero_()
+        torch.testing.assert_close(model.log_likelihood(x, z), plain.log_likelihood(x, z))
+    samples = model.float().sample(3, binary=True)
+    assert samples.shape == (3, 1, 8, 8) and set(samples.unique().tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="likelihood='bernoulli'"):
+        VAE(latent_dim=2, likelihood="gaussian", decoder="mlp_ar")
+
+
+def test_active_units_is_the_variance_of_the_posterior_mean():
+    """A latent whose mean ignores x is inactive; one whose mean copies a pixel has that pixel's variance."""
+    model = VAE(latent_dim=2, hidden_sizes=(8,))
+    with torch.no_grad():
+        for parameter in model.encoder.parameters():
+            parameter.zero_()
+        first, last = model.encoder[0], model.encoder[-1]
+        first.weight[0, 5] = 1.0  # hidden unit 0 = elu(pixel 5) = pixel 5 for pixels in [0, 1]
+        last.weight[1, 0] = 1.0  # mu_1 = hidden unit 0; mu_0 = 0 for every image
+    x = torch.rand(200, 64, generator=torch.Generator().manual_seed(0))
+    count, activity = vae.active_units(model, x)
+    assert count == 1
+    torch.testing.assert_close(activity, torch.stack([torch.tensor(0.0), x[:, 5].var()]))
+    assert vae.active_units(model, x, threshold=1.0)[0] == 0
+    with pytest.raises(ValueError, match="at least 2 images"):
+        vae.active_units(model, x[:1])
+
 @pytest.mark.parametrize(
     "bad, error, match",
     [
