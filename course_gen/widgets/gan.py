@@ -173,13 +173,19 @@ def _draw_curves(ax, playground: GANPlayground) -> None:
         "D loss": history.metrics["d_loss"],
         "JSD estimate from D": history.metrics["jsd_estimate"],
     }
+    top = math.log(2)
     for (label, values), color in zip(series.items(), ("C4", "C2", "C0")):
-        ax.plot(steps, _moving_average(values), color=color, label=label, linewidth=1.8)
+        smooth = _moving_average(values)
+        top = max(top, float(np.nanmax(smooth)))
+        ax.plot(steps, smooth, color=color, label=label, linewidth=1.8)
     ax.axhline(math.log(2), color="C0", linestyle=":", linewidth=1)
-    ax.text(steps[-1], math.log(2), "log 2", color="C0", va="bottom", ha="right", fontsize=10)
+    # the label sits just outside the right edge, where no curve can cover it
+    ax.text(1.01, math.log(2), "log 2", color="C0", va="center", ha="left", fontsize=10,
+            transform=ax.get_yaxis_transform())
+    ax.set_ylim(top=1.3 * top)  # headroom for the legend above the curves
     ax.set_xlabel("step")
     ax.set_title("losses (25-step average)", fontsize=13)
-    ax.legend(fontsize=10, loc="upper right")
+    ax.legend(fontsize=9, loc="upper center", ncol=3, handlelength=1.2, columnspacing=0.8)
 
 
 def draw_playground(playground: GANPlayground):
