@@ -115,15 +115,19 @@ def _cpu_state_dict(model_or_state_dict) -> dict:
     }
 
 
-def save_checkpoint(model_or_state_dict, name: str, root=None, note: str = "") -> Path:
+def save_checkpoint(model_or_state_dict, name: str, root=None, note: str = "", half: bool = False) -> Path:
     """Save a model's ``state_dict`` (on cpu) to ``root/NAME.pt`` and record its sha256.
 
+    ``half=True`` stores floating-point tensors in float16: half the file, and loading casts them back to
+    the model's dtype (fine for the course's small models, whose outputs move in the 4th digit).
     Returns the path of the written file.
     """
     _check_name(name)
     if not isinstance(note, str):
         raise TypeError(f"note must be a str, got {type(note).__name__}")
     state = _cpu_state_dict(model_or_state_dict)
+    if half:
+        state = {key: value.half() if value.is_floating_point() else value for key, value in state.items()}
     folder = assets_dir(root)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.pt"
@@ -219,6 +223,7 @@ def load_or_train(
     save: bool = False,
     retrain: bool = False,
     note: str = "",
+    half: bool = False,
 ) -> tuple[nn.Module, bool]:
     """Load checkpoint ``name`` into ``model``, or train it with ``train_fn(model)``.
 
@@ -226,7 +231,8 @@ def load_or_train(
     returns an ``nn.Module``, that module is used); with ``save=True`` the trained weights
     are saved under ``name``. ``retrain=True`` (a notebook's ``RETRAIN`` switch) skips loading:
     it trains and saves, replacing the shipped file. ``note`` goes into the manifest with the saved
-    weights (say how they were made). Returns ``(model, loaded)``.
+    weights (say how they were made), ``half`` stores them in float16 (:func:`save_checkpoint`).
+    Returns ``(model, loaded)``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
@@ -245,5 +251,5 @@ def load_or_train(
     if isinstance(result, nn.Module):
         model = result
     if save:
-        save_checkpoint(model, name, root=root, note=note)
+        save_checkpoint(model, name, root=root, note=note, half=half)
     return model, False

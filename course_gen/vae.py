@@ -926,10 +926,6 @@ def fit(model: VAE, x: torch.Tensor, steps: int, seed: int = 0, lr: float = 1e-3
     return history
 
 
-def _half_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
-
-
 def load_or_fit(model: VAE, name: str, x: torch.Tensor, steps: int, retrain: bool = False, seed: int = 0,
                 device=None, note: str = "", **fit_options) -> tuple[VAE, dict[str, torch.Tensor]]:
     """The shipped weights ``name`` loaded into ``model`` (sha256-checked,
@@ -949,17 +945,13 @@ def load_or_fit(model: VAE, name: str, x: torch.Tensor, steps: int, retrain: boo
     def train_fn(m):
         histories.append(fit(m, x, steps, seed=seed, device=device, **fit_options))
 
-    if retrain:
-        train_fn(model)
-    else:
-        model, loaded = checkpoints.load_or_train(model, name, train_fn)
+    recipe = note or f"vae.fit({model.extra_repr()}), {steps} steps, seed {seed}; weights stored in float16"
+    model, _ = checkpoints.load_or_train(model, name, train_fn, retrain=retrain, note=recipe, half=True)
     if histories:
         history = histories[0]
         curves = {key: torch.tensor(history.metrics[key], dtype=torch.float32) for key in ("reconstruction", "kl")}
         if retrain:
-            recipe = note or f"vae.fit({model.extra_repr()}), {steps} steps, seed {seed}; weights stored in float16"
-            checkpoints.save_checkpoint(_half_state(model), name, note=recipe)
-            checkpoints.save_checkpoint({k: v.half() for k, v in curves.items()}, f"{name}_curves",
+            checkpoints.save_checkpoint(curves, f"{name}_curves", half=True,
                                         note=f"training curves (reconstruction, KL per step) of {name}")
     else:
         curves = {k: v.float() for k, v in checkpoints.load_checkpoint(f"{name}_curves").items()}

@@ -148,6 +148,16 @@ def test_load_or_train_retrains_and_replaces_the_shipped_file(tmp_path):
     assert torch.all(reloaded[0].weight == 0.5), "retrain=True must save the new weights"
 
 
+def test_half_precision_checkpoints_load_back_as_float32(tmp_path):
+    model = small_model()
+    save_checkpoint(model, "tiny", root=tmp_path, half=True)
+    stored = torch.load(tmp_path / "tiny.pt", weights_only=True)
+    assert all(value.dtype == torch.float16 for value in stored.values())
+    loaded = load_checkpoint("tiny", small_model(seed=1), root=tmp_path)
+    assert loaded[0].weight.dtype == torch.float32
+    assert torch.equal(loaded[0].weight, model[0].weight.half().float())
+
+
 def test_env_var_sets_the_default_root(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_GEN_ASSETS", str(tmp_path))
     save_checkpoint(small_model(), "tiny")
