@@ -877,10 +877,13 @@ def noise_gain(
     x: torch.Tensor,
     sigma: float = 0.1,
     seed: int = 0,
+    mask: torch.Tensor | None = None,
 ) -> float:
     """How much of a small random perturbation of the input reaches the output:
 
-    ``sum_n |r(x_n + sigma eps_n) - r(x_n)|^2 / sum_n |sigma eps_n|^2`` with ``eps_n ~ N(0, I)``.
+    ``sum_n |r(x_n + delta_n) - r(x_n)|^2 / sum_n |delta_n|^2`` with ``delta_n = sigma eps_n``,
+    ``eps_n ~ N(0, I)``, times ``mask`` when given (a boolean tensor broadcastable to ``x``:
+    only those pixels are perturbed, e.g. the ink or the background of each image).
 
     1 for the identity (every perturbation passes unchanged), ``k / D`` for the orthogonal
     projection onto a k-dimensional subspace of R^D, near 0 for a map that ignores directions
@@ -897,6 +900,16 @@ def noise_gain(
         x = x.to(_module_device(reconstruct))
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     delta = sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+    if mask is not None:
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            got = f"dtype {mask.dtype}" if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise TypeError(f"mask must be a boolean tensor, got {got}")
+        try:
+            delta = delta * mask.to(x.device).expand(x.shape)
+        except RuntimeError as error:
+            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to x's {tuple(x.shape)}") from error
+        if not bool(mask.any()):
+            raise ValueError("mask selects no pixel: the gain of a zero perturbation is undefined")
     moved = reconstruct(x + delta) - reconstruct(x)
     _check_same_shape(moved, x)
     return float((moved.double() ** 2).sum() / (delta.double() ** 2).sum())

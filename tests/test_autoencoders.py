@@ -464,6 +464,25 @@ def test_noise_gain_is_one_for_the_identity_and_k_over_d_for_a_projection():
         noise_gain(lambda u: u, x, sigma=0)
 
 
+def test_noise_gain_with_a_mask_measures_only_the_masked_pixels():
+    from course_gen.autoencoders import noise_gain
+
+    x = torch.rand(300, 1, 4, 5)
+    left = torch.zeros(1, 1, 4, 5, dtype=torch.bool)
+    left[..., :2] = True
+    keep_left = lambda u: u * left  # passes the left two columns, drops the rest
+    assert noise_gain(keep_left, x, mask=left) == pytest.approx(1.0)
+    assert noise_gain(keep_left, x, mask=~left) == pytest.approx(0.0)
+    assert noise_gain(keep_left, x) == pytest.approx(2 / 5, rel=0.1)
+    assert noise_gain(lambda u: 2 * u, x, mask=x > 0.5) == pytest.approx(4.0)
+    with pytest.raises(TypeError, match="boolean"):
+        noise_gain(keep_left, x, mask=left.float())
+    with pytest.raises(ValueError, match="does not broadcast"):
+        noise_gain(keep_left, x, mask=torch.ones(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="selects no pixel"):
+        noise_gain(keep_left, x, mask=torch.zeros_like(left))
+
+
 def test_nearest_distance_matches_brute_force():
     from course_gen.autoencoders import nearest_distance
 
