@@ -39,7 +39,8 @@ from course_gen._checks import check_int
 from course_gen.gan import DCGANDiscriminator, GANTrainer
 from course_gen.train import to_device, train
 
-__all__ = ["RECIPES", "GlobalBatches", "Recipe", "ShardedGANTrainer", "evaluate", "main", "short_run", "test_nll_nats"]
+__all__ = ["RECIPES", "STABILITY_FAMILIES", "GlobalBatches", "Recipe", "ShardedGANTrainer", "evaluate", "main", "short_run",
+           "stability_runs", "test_nll_nats"]
 
 TEST_SAMPLE_SEED = 0
 
@@ -321,6 +322,35 @@ def short_run(name: str, steps: int, seed: int, batch_size: int = 32, n_test: in
         return metrics.fid(real, classifier.features(_sample(name, model, 500, seed).cpu()))
     x = mnist10k("test", binarize=True)[0][:n_test]
     return next(iter(test_nll_nats(name, model, x, n_samples=1, seed=seed, iwae_k=None).values()))
+
+
+
+#: The families notebook 07 compares for training stability, and how it runs them.
+STABILITY_FAMILIES = ("pixelcnn", "vae", "realnvp", "dcgan")
+STABILITY_STEPS = 100
+STABILITY_SEEDS = (0, 1, 2)
+
+
+def stability_runs(retrain: bool = False, device="cpu", root=None) -> dict[str, list[float]]:
+    """:func:`short_run` of every family in :data:`STABILITY_FAMILIES` for :data:`STABILITY_STEPS` steps with
+    each of :data:`STABILITY_SEEDS`: ``{family: [score per seed]}``. The spread across seeds measures how
+    stable training is. The runs take about ten minutes on a CPU, so their results ship as the checkpoint
+    ``stability_runs``; ``retrain=True`` runs them again and replaces it (so does a missing or altered file,
+    without saving)."""
+    name = "stability_runs"
+    if not retrain:
+        try:
+            state = checkpoints.load_checkpoint(name, root=root)
+            return {family: state[family].tolist() for family in STABILITY_FAMILIES}
+        except checkpoints.CheckpointError as err:
+            print(f"[course_gen] running the stability runs instead of loading: {str(err).splitlines()[0]}")
+    scores = {family: torch.tensor([short_run(family, STABILITY_STEPS, seed, device=device) for seed in STABILITY_SEEDS],
+                                   dtype=torch.float64) for family in STABILITY_FAMILIES}
+    if retrain:
+        checkpoints.save_checkpoint(scores, name, root=root, note=(
+            f"pretrain.stability_runs: short_run(family, {STABILITY_STEPS}, seed) for seeds {STABILITY_SEEDS}, "
+            f"batch 32, on {device}"))
+    return {family: values.tolist() for family, values in scores.items()}
 
 
 # ============================================================================ command line

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -171,3 +172,11 @@ def test_short_run_is_seeded():
 def test_test_nll_refuses_a_model_without_likelihood():
     with pytest.raises(ValueError, match="'dcgan' is not a likelihood model"):
         pretrain.test_nll_nats("dcgan", pretrained.build("dcgan"), torch.zeros(2, 1, 28, 28))
+
+
+def test_shipped_stability_runs_hold_three_seeds_per_family_and_the_gan_spreads_most():
+    runs = pretrain.stability_runs()
+    assert set(runs) == set(pretrain.STABILITY_FAMILIES)
+    spread = {name: float(np.std(values, ddof=1) / np.mean(values)) for name, values in runs.items()}
+    assert all(len(values) == len(pretrain.STABILITY_SEEDS) and np.all(np.isfinite(values)) for values in runs.values())
+    assert spread["dcgan"] > 5 * max(spread[name] for name in ("pixelcnn", "vae", "realnvp"))
