@@ -80,7 +80,6 @@ __all__ = [
     "recipe_data",
     "reconstruction_error",
     "relative_error",
-    "save_half",
     "shipped",
     "squared_error_loss",
     "train_recipe",
@@ -1094,22 +1093,11 @@ def train_recipe(name: str, model: nn.Module | None = None, device=None, progres
     return model.eval()
 
 
-def save_half(model: nn.Module, name: str, note: str = "", root=None):
-    """Save ``model``'s weights in float16 (half the file; loading casts them back to float32)."""
-    from course_gen.checkpoints import save_checkpoint
-
-    state = {
-        key: value.detach().cpu().half() if value.is_floating_point() else value.detach().cpu()
-        for key, value in model.state_dict().items()
-    }
-    return save_checkpoint(state, name, root=root, note=note)
-
-
 def shipped(name: str, retrain: bool = False, device=None, root=None) -> nn.Module:
     """Notebook 02's model ``name`` with its shipped weights, in eval mode, on ``device``.
 
     ``retrain=True`` skips the shipped file: the model is trained here with its recipe
-    (:func:`train_recipe`) and saved in its place (float16, :func:`save_half`). Without it,
+    (:func:`train_recipe`) and saved in its place (in float16). Without it,
     ``course_gen.checkpoints.load_or_train`` loads the sha256-checked file, and trains only
     if the file is missing or altered.
     """
@@ -1121,11 +1109,8 @@ def shipped(name: str, retrain: bool = False, device=None, root=None) -> nn.Modu
 
     course_gen.seed_everything(RECIPES[name].seed)  # the same initial weights on every retraining
     model = RECIPES[name].build()
-    if retrain:
-        train_recipe(name, model, device)
-        save_half(model, name, note=RECIPES[name].note(name), root=root)
-    else:
-        model, _ = load_or_train(model, name, lambda m: train_recipe(name, m, device), root=root)
+    model, _ = load_or_train(model, name, lambda m: train_recipe(name, m, device), root=root, retrain=retrain,
+                             note=RECIPES[name].note(name), half=True)
     if device is not None:
         model.to(device)
     return model.eval()

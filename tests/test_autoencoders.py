@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 import course_gen
-from course_gen import data
+from course_gen import checkpoints, data
 from course_gen.autoencoders import (
     PCA,
     BinaryCodeAutoencoder,
@@ -540,7 +540,7 @@ def test_shipped_loads_half_precision_weights_and_retrain_saves_them(tmp_path, m
     from course_gen import autoencoders
 
     model = autoencoders.RECIPES["ae02_linear"].build()
-    autoencoders.save_half(model, "ae02_linear", note="test", root=tmp_path)
+    checkpoints.save_checkpoint(model, "ae02_linear", note="test", root=tmp_path, half=True)
     loaded = autoencoders.shipped("ae02_linear", root=tmp_path)
     assert not loaded.training
     assert torch.allclose(loaded.decoder_matrix, model.decoder_matrix, atol=1e-3)
