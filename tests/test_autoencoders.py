@@ -35,14 +35,7 @@ from course_gen.train import train
 CPU = "cpu"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one thread trains them fastest, and many times faster than two
-    when another process keeps a core busy (intra-op threads then wait on each other)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

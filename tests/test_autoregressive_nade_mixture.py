@@ -16,7 +16,7 @@ from course_gen.autoregressive import (
     fit_logistic_mixture,
 )
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def all_binary_images(shape) -> torch.Tensor:

@@ -14,14 +14,7 @@ from course_gen.divergences import jsd
 from course_gen.train import TrainingDivergedError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These networks are tiny: one thread trains them fastest, and ten times faster than two when
-    another process keeps a core busy (the intra-op threads then spin waiting on each other)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_pair(size, seed):
