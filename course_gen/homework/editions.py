@@ -107,7 +107,7 @@ def _replace_regions(text: str, begin: str, end: str, replacement: tuple[str, ..
             out.append(line)
     if inside:
         raise ValueError(f"{begin!r} without {end!r}")
-    return "\n".join(out)
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
 def strip_solution(text: str) -> str:
@@ -117,7 +117,7 @@ def strip_solution(text: str) -> str:
 
 def strip_hidden_tests(text: str) -> str:
     """A test cell's source without its hidden tests (and without the blank lines they leave)."""
-    return _replace_regions(text, BEGIN_HIDDEN, END_HIDDEN, ()).rstrip() + ""
+    return _replace_regions(text, BEGIN_HIDDEN, END_HIDDEN, ())
 
 
 def student_edition(notebook: dict) -> dict:
