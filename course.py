@@ -4,6 +4,8 @@
     python3 course.py lab     # make .venv, install course_gen, open the notebooks in JupyterLab
     python3 course.py test    # make .venv, install course_gen, run the package and notebook tests
     python3 course.py execute [NOTEBOOK ...]   # re-run notebooks in place (full mode), for committing
+    python3 course.py student OUT             # write the student edition (no solutions) to the folder OUT
+    python3 course.py grade SUBMISSIONS [--out DIR]   # grade SUBMISSIONS/<student>/<notebook>.ipynb
 
 Extra arguments go to JupyterLab or pytest (``python3 course.py lab --no-browser``,
 ``python3 course.py test -k flows``). The environment lives in ``.venv`` next to this file
@@ -86,7 +88,16 @@ def execute(python: Path, extra: list[str]) -> int:
     return subprocess.call([str(python), "-c", code, *extra], cwd=ROOT)
 
 
-COMMANDS = {"lab": lab, "test": test, "execute": execute}
+def homework(command: str):
+    """``student`` and ``grade``: see ``python -m course_gen.homework --help``."""
+
+    def run_homework(python: Path, extra: list[str]) -> int:
+        return subprocess.call([str(python), "-m", "course_gen.homework", command, *extra])
+
+    return run_homework
+
+
+COMMANDS = {"lab": lab, "test": test, "execute": execute, "student": homework("student"), "grade": homework("grade")}
 
 
 def main(argv: list[str]) -> int:

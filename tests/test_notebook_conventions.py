@@ -5,11 +5,13 @@ Checked on the committed files, so a notebook that slips plumbing in fails here 
 
 from __future__ import annotations
 
+import json
 import re
 
 import nbformat
 import pytest
 
+from course_gen.homework import editions
 from course_gen.notebook_runner import course_notebooks
 
 NOTEBOOKS = course_notebooks()
@@ -25,7 +27,7 @@ def code_cells(path):
 
 
 def is_exercise(source: str) -> bool:
-    return "NotImplementedError" in source or "exercise" in source.lower()
+    return "BEGIN SOLUTION" in source or "NotImplementedError" in source or "exercise" in source.lower()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -66,10 +68,41 @@ def test_every_widget_leaves_a_static_picture(path):
                 assert "image/png" in data, f"{path.name}: this widget shows nothing without a kernel:\n{cell.source}"
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if not p.name.startswith("00_")], ids=lambda p: p.stem)
-def test_lecture_notebooks_have_exercises_with_checkers(path):
-    sources = [c.source for c in code_cells(path)]
-    exercises = [s for s in sources if "raise NotImplementedError" in s]
-    checkers = [s for s in sources if re.search(r"exercises\.\w*check_\w+\(|\bcheck_\w+\(", s)]
-    assert len(exercises) >= 3, f"{path.name} has {len(exercises)} exercises, the course asks for at least 3"
-    assert len(checkers) >= 3, f"{path.name} calls {len(checkers)} checkers"
+LECTURE_NOTEBOOKS = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
+
+
+@pytest.mark.parametrize("path", LECTURE_NOTEBOOKS, ids=lambda p: p.stem)
+def test_lecture_notebooks_have_graded_exercises(path):
+    """At least 4 graded exercises, one conceptual question and one larger task, in nbgrader form."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    found = editions.exercises(notebook)  # raises on an inconsistent teacher edition
+    assert len(found) >= 4, f"{path.name} has {len(found)} graded exercises, the course asks for at least 4"
+    tests = [editions.source(notebook["cells"][e.test_cell]) for e in found]
+    for text in tests:
+        assert text.startswith("feedback = ") and "### BEGIN HIDDEN TESTS" in text, f"{path.name}: test cell\n{text}"
+    assert any(re.search(r"check_\w*question\(", t) for t in tests), f"{path.name} has no conceptual question"
+    assert any(e.points >= 4 for e in found), f"{path.name} has no larger task (4 points or more)"
+    setup = [c for c in notebook["cells"] if editions.is_setup(c)]
+    assert setup, f"{path.name}: tag the imports cell 'homework-setup' (the grader runs it before the exercises)"
+    for exercise in found:
+        solution = editions.source(notebook["cells"][exercise.solution_cell])
+        assert editions.BEGIN_SOLUTION in solution, f"{path.name}: {exercise.grade_id} has no solution region"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_later_cells_do_not_use_the_students_functions(path):
+    """In the student edition every answer raises NotImplementedError, so no demonstration may call one."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    answers = {name for c in notebook["cells"] if editions.is_solution(c)
+               for name in editions.defined_names(editions.source(c))}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code" or editions.is_solution(cell) or editions.is_test(cell):
+            continue
+        used = {name for name in answers if re.search(rf"(?<![.\w]){name}\(", editions.source(cell))}
+        assert not used, f"{path.name}: this cell calls the exercise answer(s) {used}:\n{editions.source(cell)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_cell_has_an_id(path):
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    assert all(cell.get("id") for cell in notebook["cells"]), f"{path.name}: cells without an id (nbformat 4.5)"
