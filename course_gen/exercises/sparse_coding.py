@@ -409,7 +409,7 @@ def check_ista_solver(fn) -> Feedback:
                               "step 1/L never increases it, so the step is too large (L must be the largest "
                               "eigenvalue of D D^T) or the step is not ISTA's")
         try:
-            expect_close(codes, expected, f"A after {few} ISTA steps", atol=1e-8, rtol=1e-6)
+            expect_close(codes, expected, f"A after {few} ISTA steps", atol=1e-6, rtol=1e-5)
         except Mistake as mistake:
             raise Mistake(f"{mistake}. Check L (the largest eigenvalue of D D^T), the start (A = 0) and "
                           "that each step is your ista_step(A, X, D, lam, L)") from None
