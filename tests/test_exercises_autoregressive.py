@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from course_gen.exercises.autoregressive import check_conv_mask, check_made_mask, check_pixel_loss
+from course_gen import autoregressive as ar
+from course_gen.exercises.autoregressive import (
+    check_conv_mask,
+    check_first_layer_question,
+    check_made_mask,
+    check_pixel_loss,
+    check_sampler,
+)
 
 from exercise_helpers import assert_rejected, not_attempted
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+DELEGATES = "does the whole exercise"
 
 
 # ============================================================================ conv mask
@@ -66,6 +78,15 @@ def test_conv_mask_rejects_missing_left_pixels_and_reports_other_errors():
     assert_rejected(check_conv_mask(not_attempted), "not attempted")
 
 
+def test_conv_mask_rejects_the_package_nan_and_wrong_types():
+    assert_rejected(check_conv_mask(ar.conv_mask), DELEGATES, "conv_mask")
+    assert_rejected(check_conv_mask(lambda k, t: ar.conv_mask(k, t).clone()), DELEGATES)
+    assert_rejected(check_conv_mask(lambda k, t: ar.MaskedConv2d(1, 1, k, t).mask[0, 0]), DELEGATES)
+    assert_rejected(check_conv_mask(lambda k, t: conv_mask_reference(k, t) * float("nan")), "NaN")
+    assert_rejected(check_conv_mask(lambda k, t: conv_mask_reference(k, t).tolist()), "torch.Tensor")
+    assert_rejected(check_conv_mask("A"), "should be a function")
+
+
 # ============================================================================ MADE mask
 
 
@@ -96,28 +117,78 @@ def test_made_mask_rejects_transposed_and_reversed():
     assert_rejected(check_made_mask(reversed_rule), "wrong way")
 
 
+def test_made_mask_rejects_the_package_nan_wrong_types_and_not_attempted():
+    assert_rejected(check_made_mask(lambda a, b, output: ar.made_masks([a, b])[0]), DELEGATES, "made_masks")
+    assert_rejected(check_made_mask(lambda a, b, output: made_reference(a, b, output) + float("nan")), "NaN")
+    assert_rejected(check_made_mask(lambda a, b, output: made_reference(a, b, output).numpy()), "torch.Tensor")
+    assert_rejected(check_made_mask(None), "should be a function")
+    assert_rejected(check_made_mask(not_attempted), "not attempted")
+
+
+# ============================================================================ question
+
+
+def test_first_layer_question_accepts_c_and_explains_every_wrong_option():
+    assert check_first_layer_question(lambda: "C").passed
+    assert check_first_layer_question(lambda: " c").passed
+    assert_rejected(check_first_layer_question(lambda: "A"), "not A", "copy the pixel")
+    assert_rejected(check_first_layer_question(lambda: "B"), "not B", "future")
+    assert_rejected(check_first_layer_question(lambda: "D"), "not D", "nearest left neighbours")
+
+
+def test_first_layer_question_rejects_other_answers():
+    assert_rejected(check_first_layer_question(lambda: "E"), "return one of")
+    assert_rejected(check_first_layer_question(lambda: float("nan")), "return one of")
+    assert_rejected(check_first_layer_question("C"), "should be a function")
+    assert_rejected(check_first_layer_question(not_attempted), "not attempted")
+
+
 # ============================================================================ per-pixel loss
 
 
 def loss_reference(logits, x):
-    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(dim=1)
+    return -(x * F.logsigmoid(logits) + (1 - x) * F.logsigmoid(-logits)).flatten(1).sum(dim=1)
 
 
-def test_pixel_loss_accepts_the_reference_and_a_hand_written_version():
+def test_pixel_loss_accepts_the_reference_and_other_hand_written_versions():
     assert check_pixel_loss(loss_reference).passed
-    by_hand = lambda l, x: -(x * F.logsigmoid(l) + (1 - x) * F.logsigmoid(-l)).sum(dim=(1, 2, 3))  # noqa: E731
-    assert check_pixel_loss(by_hand).passed
+    softplus = lambda l, x: (x * F.softplus(-l) + (1 - x) * F.softplus(l)).sum(dim=(1, 2, 3))  # noqa: E731
+    assert check_pixel_loss(softplus).passed
+    p = torch.sigmoid
+    logs = lambda l, x: -(x * torch.log(p(l)) + (1 - x) * torch.log(1 - p(l))).sum(dim=(1, 2, 3))  # noqa: E731
+    assert check_pixel_loss(logs).passed
+
+
+def test_pixel_loss_rejects_the_package_and_torch_cross_entropies():
+    assert_rejected(check_pixel_loss(ar.pixel_nll), DELEGATES, "pixel_nll")
+    bce = lambda l, x: F.binary_cross_entropy_with_logits(l, x, reduction="none").flatten(1).sum(dim=1)  # noqa: E731
+    assert_rejected(check_pixel_loss(bce), DELEGATES, "binary_cross_entropy_with_logits")
+    assert_rejected(check_pixel_loss(lambda l, x: torch.nn.BCEWithLogitsLoss(reduction="none")(l, x).sum((1, 2, 3))),
+                    DELEGATES)
+    bce_probs = lambda l, x: F.binary_cross_entropy(torch.sigmoid(l), x, reduction="none").sum((1, 2, 3))  # noqa: E731
+    assert_rejected(check_pixel_loss(bce_probs), DELEGATES)
+
+
+def test_pixel_loss_rejects_nan_inf_and_wrong_types():
+    assert_rejected(check_pixel_loss(lambda l, x: loss_reference(l, x) * float("nan")), "NaN")
+    assert_rejected(check_pixel_loss(lambda l, x: loss_reference(l, x) + float("inf")), "inf")
+    assert_rejected(check_pixel_loss(lambda l, x: loss_reference(l, x).tolist()), "torch.Tensor")
+    assert_rejected(check_pixel_loss(42), "should be a function")
 
 
 def test_pixel_loss_rejects_a_mean_over_pixels():
-    mean = lambda l, x: F.binary_cross_entropy_with_logits(l, x, reduction="none").flatten(1).mean(dim=1)  # noqa: E731
+    mean = lambda l, x: loss_reference(l, x) / x[0].numel()  # noqa: E731
     assert_rejected(check_pixel_loss(mean), "averaged over the pixels")
 
 
 def test_pixel_loss_rejects_a_missing_sigmoid():
     no_sigmoid = lambda l, x: -(x * torch.log(l) + (1 - x) * torch.log(1 - l)).flatten(1).sum(1)  # noqa: E731
     assert_rejected(check_pixel_loss(no_sigmoid), "LOGITS")
-    clamped = lambda l, x: F.binary_cross_entropy(l.clamp(1e-6, 1 - 1e-6), x, reduction="none").flatten(1).sum(1)  # noqa: E731
+
+    def clamped(l, x):
+        q = l.clamp(1e-6, 1 - 1e-6)
+        return -(x * torch.log(q) + (1 - x) * torch.log(1 - q)).flatten(1).sum(1)
+
     assert_rejected(check_pixel_loss(clamped), "sigmoid is missing")
 
 
@@ -127,3 +198,87 @@ def test_pixel_loss_rejects_sign_bits_missing_term_and_batch_reduction():
     assert_rejected(check_pixel_loss(lambda l, x: -(x * F.logsigmoid(l)).flatten(1).sum(1)), "(1 - x)")
     assert_rejected(check_pixel_loss(lambda l, x: loss_reference(l, x).mean()), "reduced over the batch")
     assert_rejected(check_pixel_loss(not_attempted), "not attempted")
+
+
+# ============================================================================ sequential sampler
+
+
+def sampler_reference(model, u, order="raster", rule="sample", per_row=False):
+    """The right sampler (defaults) and its mistakes, written independently of the checker."""
+    x = torch.zeros_like(u)
+    _, _, height, width = u.shape
+    pixels = [(i, j) for i in range(height) for j in range(width)]
+    if order == "columns":
+        pixels = [(i, j) for j in range(width) for i in range(height)]
+    with torch.no_grad():
+        if per_row:
+            for i in range(height):
+                x[:, 0, i] = (u[:, 0, i] < torch.sigmoid(model(x)[:, 0, i])).float()
+            return x
+        for i, j in pixels:
+            logit = model(x)[:, 0, i, j]
+            p = torch.sigmoid(logit)
+            value = {"sample": u[:, 0, i, j] < p, "reversed": u[:, 0, i, j] > p, "argmax": p > 0.5,
+                     "no-sigmoid": u[:, 0, i, j] < logit}[rule]
+            x[:, 0, i, j] = value.float()
+    return x
+
+
+def test_sampler_accepts_the_reference_a_local_window_version_and_bool_images():
+    assert check_sampler(sampler_reference).passed
+
+    def local_window(model, u):
+        x = torch.zeros_like(u)
+        for i in range(u.shape[2]):
+            for j in range(u.shape[3]):
+                x[:, 0, i, j] = (u[:, 0, i, j] < torch.sigmoid(model.logits_at(x, 0, i, j, local=True))).float()
+        return x
+
+    assert check_sampler(local_window).passed
+    assert check_sampler(lambda model, u: sampler_reference(model, u).bool()).passed
+
+
+def test_sampler_rejects_the_package_samplers():
+    assert_rejected(check_sampler(lambda model, u: model.sample(len(u), tuple(u.shape[2:]))), DELEGATES, "_fill")
+    blank = lambda model, u: model.complete(torch.zeros_like(u), torch.zeros_like(u, dtype=torch.bool))  # noqa: E731
+    assert_rejected(check_sampler(blank), DELEGATES)
+
+
+def test_sampler_rejects_one_forward_pass():
+    one_pass = lambda model, u: (u < torch.sigmoid(model(torch.zeros_like(u)))).float()  # noqa: E731
+    assert_rejected(check_sampler(one_pass), "ONE forward pass")
+    with_u = lambda model, u: (u < torch.sigmoid(model(u))).float()  # noqa: E731
+    assert_rejected(check_sampler(with_u), "ONE forward pass")
+    assert_rejected(check_sampler(lambda model, u: sampler_reference(model, u, per_row=True)), "once per ROW")
+
+
+def test_sampler_rejects_argmax_reversed_comparison_and_missing_sigmoid():
+    assert_rejected(check_sampler(lambda model, u: sampler_reference(model, u, rule="argmax")), "argmax")
+    assert_rejected(check_sampler(lambda model, u: sampler_reference(model, u, rule="reversed")), "wrong way")
+    assert_rejected(check_sampler(lambda model, u: sampler_reference(model, u, rule="no-sigmoid")),
+                    "sigmoid is missing")
+
+
+def test_sampler_rejects_column_major_order_and_fresh_randomness():
+    assert_rejected(check_sampler(lambda model, u: sampler_reference(model, u, order="columns")), "column by column")
+    assert_rejected(check_sampler(lambda model, u: sampler_reference(model, torch.rand_like(u))),
+                    "different images for the same u")
+
+
+def test_sampler_rejects_probabilities_nan_wrong_types_and_shapes():
+    probabilities = lambda model, u: torch.sigmoid(model(torch.zeros_like(u)))  # noqa: E731
+    assert_rejected(check_sampler(probabilities), "probabilities")
+    assert_rejected(check_sampler(lambda model, u: u * float("nan")), "NaN")
+    assert_rejected(check_sampler(lambda model, u: sampler_reference(model, u).tolist()), "torch.Tensor")
+    assert_rejected(check_sampler(lambda model, u: sampler_reference(model, u)[:, 0]), "shape")
+    assert_rejected(check_sampler("sampler"), "should be a function")
+    assert_rejected(check_sampler(not_attempted), "not attempted")
+
+
+def test_sampler_names_the_first_wrong_pixel_of_an_unknown_mistake():
+    def one_pixel_off(model, u):
+        x = sampler_reference(model, u)
+        x[0, 0, 3, 2] = 1 - x[0, 0, 3, 2]
+        return x
+
+    assert_rejected(check_sampler(one_pixel_off), "1 of", "pixel (3, 2) of image 0")
