@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from course_gen import autoregressive as ar
 from course_gen.exercises.autoregressive import (
     check_conv_mask,
-    check_first_layer_question,
     check_made_mask,
+    check_mask_type_question,
     check_pixel_loss,
     check_sampler,
 )
@@ -128,19 +128,39 @@ def test_made_mask_rejects_the_package_nan_wrong_types_and_not_attempted():
 # ============================================================================ question
 
 
-def test_first_layer_question_accepts_c_and_explains_every_wrong_option():
-    assert check_first_layer_question(lambda: "C").passed
-    assert check_first_layer_question(lambda: " c").passed
-    assert_rejected(check_first_layer_question(lambda: "A"), "not A", "copy the pixel")
-    assert_rejected(check_first_layer_question(lambda: "B"), "not B", "future")
-    assert_rejected(check_first_layer_question(lambda: "D"), "not D", "nearest left neighbours")
+def test_mask_type_question_accepts_c_and_explains_every_wrong_option():
+    assert check_mask_type_question(lambda: "C").passed
+    assert check_mask_type_question(lambda: " c").passed
+    assert_rejected(check_mask_type_question(lambda: "A"), "not A", "never add any", "still valid")
+    assert_rejected(check_mask_type_question(lambda: "B"), "not B", "x_(i,j-1)")
+    assert_rejected(check_mask_type_question(lambda: "D"), "not D", "above-right stay out of reach")
 
 
-def test_first_layer_question_rejects_other_answers():
-    assert_rejected(check_first_layer_question(lambda: "E"), "return one of")
-    assert_rejected(check_first_layer_question(lambda: float("nan")), "return one of")
-    assert_rejected(check_first_layer_question("C"), "should be a function")
-    assert_rejected(check_first_layer_question(not_attempted), "not attempted")
+def test_mask_type_question_rejects_other_answers():
+    assert_rejected(check_mask_type_question(lambda: "E"), "return one of")
+    assert_rejected(check_mask_type_question(lambda: float("nan")), "return one of")
+    assert_rejected(check_mask_type_question("C"), "should be a function")
+    assert_rejected(check_mask_type_question(not_attempted), "not attempted")
+
+
+def test_mask_type_question_claims_hold_for_a_stack_of_type_a_layers():
+    """Option C (and the explanations) by the gradient: 3 layers of 3x3, all type A or A then B."""
+    def seen(types):
+        torch.manual_seed(0)
+        layers, channels = [], 1
+        for mask_type in types:
+            layers += [ar.MaskedConv2d(channels, 4, 3, mask_type), torch.nn.Tanh()]
+            channels = 4
+        net = torch.nn.Sequential(*layers).double()
+        x = torch.randn(1, 1, 9, 9, dtype=torch.float64, requires_grad=True)
+        (grad,) = torch.autograd.grad(net(x)[0, :, 6, 4].sum(), x)
+        return grad[0, 0] != 0
+
+    usual, all_a = seen("ABB"), seen("AAA")
+    assert bool(usual[6, 3]) and bool(usual[6, 2]) and not bool(usual[6, 4])
+    assert not bool(all_a[6, 3]) and not bool(all_a[6, 2]) and not bool(all_a[6, 4]) and bool(all_a[6, 1])
+    assert not bool((all_a & ~usual).any())  # nothing new (no blind spot filled), and the row above loses pixels
+    assert int(all_a[5].sum()) < int(usual[5].sum())
 
 
 # ============================================================================ per-pixel loss

@@ -2,7 +2,7 @@
 
 - :func:`check_made_mask`: MADE's mask rule between two layers of degrees;
 - :func:`check_conv_mask`: the (k x k) mask of a type-A or type-B masked convolution;
-- :func:`check_first_layer_question`: which masks a stack of masked convolutions needs (a question);
+- :func:`check_mask_type_question`: what type A in every layer does to a PixelCNN (a question);
 - :func:`check_pixel_loss`: the negative log-likelihood of binary images from per-pixel logits;
 - :func:`check_sampler`: a full sequential sampler for the package's PixelCNNs, driven by given
   uniforms (so that it is deterministic and can be compared pixel by pixel).
@@ -35,7 +35,7 @@ from course_gen.exercises._feedback import (
     run_checks,
 )
 
-__all__ = ["check_conv_mask", "check_first_layer_question", "check_made_mask", "check_pixel_loss", "check_sampler"]
+__all__ = ["check_conv_mask", "check_made_mask", "check_mask_type_question", "check_pixel_loss", "check_sampler"]
 
 
 def _as_float(got):
@@ -157,32 +157,31 @@ def check_conv_mask(fn) -> Feedback:
     return run_checks("masked-convolution mask", checks)
 
 
-# ============================================================================ question: the first layer
+# ============================================================================ question: type A everywhere
 
-#: The options of the question "which masks does a stack of masked convolutions need?".
-FIRST_LAYER_OPTIONS = {
-    "A": "type B in the first layer: it must see the pixel x_ij so that later layers can pass it on",
-    "B": "no mask in the first layer: masking every later layer is enough",
-    "C": "type A in the first layer, type B in every later layer",
-    "D": "type A in every layer: each layer must hide its centre again, or x_ij leaks back in",
+#: The options of the question "a PixelCNN with type A in every layer: what happens?" (3 layers, 3x3).
+MASK_TYPE_OPTIONS = {
+    "A": "output (i, j) sees x_ij after all: two type-A layers in a row cancel each other out",
+    "B": "nothing changes: output (i, j) sees exactly the pixels it sees with type B after the first layer",
+    "C": "still a valid autoregressive model, but output (i, j) no longer sees its nearest left neighbours "
+         "x_(i,j-1) and x_(i,j-2): each extra type-A layer moves the field one pixel further away",
+    "D": "the blind spot disappears: hiding the centre in every layer lets the pixels above-right reach (i, j)",
 }
-FIRST_LAYER_WHY_NOT = {
-    "A": "with type B in the first layer the logit l_ij depends on x_ij itself: the network can copy the "
-         "pixel it is asked to predict, so the training loss falls towards 0 without learning anything, the "
-         "probabilities of all images no longer sum to one, and when sampling x_ij is not known yet",
-    "B": "an unmasked first layer mixes the pixels to the right and below (the future) into the feature at "
-         "(i, j) and into every feature before it; masks in later layers choose among those features but "
-         "cannot take the future out of them",
-    "D": "that is still a valid model, but it throws information away: after the type-A first layer the "
-         "feature at (i, j) already depends on x_<(i,j) only, so hiding it again is not needed, and every "
-         "extra type-A layer moves the field one more pixel away: with 3 layers of 3x3 kernels output (i, j) "
-         "no longer sees its nearest left neighbours x_(i,j-1) and x_(i,j-2)",
+MASK_TYPE_WHY_NOT = {
+    "A": "masks only remove paths, they never add any: a type-A feature at position q depends on the input "
+         "strictly before q in raster order, and stacking such layers keeps it so; x_ij never reaches "
+         "output (i, j), the model is still valid",
+    "B": "the centre feature of a layer at (i, j) is what carries the pixels just left of (i, j) (the first "
+         "layer read them); a type-A layer hides it, so those pixels have no path left: with 3 type-A layers "
+         "output (i, j) no longer sees x_(i,j-1) and x_(i,j-2) (the gradient test of section 5 shows it)",
+    "D": "masks only remove paths, they never add any: the pixels above-right stay out of reach, and with "
+         "type A everywhere output (i, j) even loses part of the row above",
 }
 
 
-def check_first_layer_question(fn) -> Feedback:
-    """``fn()`` returns the letter of the right option of :data:`FIRST_LAYER_OPTIONS` ("C")."""
-    return check_choice("masks of a PixelCNN (question)", fn, FIRST_LAYER_OPTIONS, "C", FIRST_LAYER_WHY_NOT)
+def check_mask_type_question(fn) -> Feedback:
+    """``fn()`` returns the letter of the right option of :data:`MASK_TYPE_OPTIONS` ("C")."""
+    return check_choice("type A in every layer (question)", fn, MASK_TYPE_OPTIONS, "C", MASK_TYPE_WHY_NOT)
 
 
 # ============================================================================ per-pixel loss
