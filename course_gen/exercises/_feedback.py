@@ -236,10 +236,19 @@ def check_choice(exercise: str, fn, options: dict[str, str], correct: str, why_n
 
 def check_value(exercise: str, fn, expected: float, what: str, mistakes: Iterable[tuple[float, str]] = (),
                 rtol: float = 1e-3) -> Feedback:
-    """A numeric question: ``fn()`` returns a number, right to a relative ``rtol`` (three digits)."""
+    """A numeric question: ``fn()`` returns a number, right to a relative ``rtol`` (three digits).
+
+    Unlike :func:`expect_number` the message for an unrecognised number does not give the answer away.
+    """
 
     def checks() -> None:
-        expect_number(answer(fn, "answer")(), expected, what, mistakes, rtol=rtol)
+        value = as_number(answer(fn, "answer")(), what)
+        if close(value, expected, rtol):
+            return
+        for wrong, message in mistakes:
+            if close(value, float(wrong), rtol):
+                raise Mistake(message)
+        raise Mistake(f"{what}: {value:.6g} is not right; go back to the formula and compute it step by step")
 
     return run_checks(exercise, checks)
 
