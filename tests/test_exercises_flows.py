@@ -321,7 +321,7 @@ def test_log_det_question_accepts_784_ln_2():
     (math.log(2), "one pixel's share"), (-784 * math.log(2), "sign"), (784, "bits"),
     (784 * math.log10(2), "base 10"), (1568, "trace"), (math.log(1568), "log of the trace"),
     (2.0 ** 784, "determinant itself"), (28 * math.log(2), "one row"), (3 * 784 * math.log(2), "one channel"),
-    (500.0, "is off"),
+    (500.0, "is not right"),
 ])
 def test_log_det_question_explains_each_wrong_answer(wrong, phrase):
     assert_rejected(check_log_det_question(lambda: wrong), phrase)
