@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
 import torch
 
 from course_gen.exercises import Mistake, expect_close, run_checks
@@ -63,3 +66,69 @@ def test_every_notebook_checker_is_importable_from_course_gen_exercises():
             assert getattr(exercises, checker, None) is getattr(module, checker), (
                 f"add {checker} from course_gen.exercises.{name} to course_gen/exercises/__init__.py"
             )
+
+
+CHECKERS = sorted(name for name in __import__("course_gen.exercises").exercises.__all__ if name.startswith("check_"))
+
+
+def nan_like_first_argument(*args, **kwargs):
+    """NaN in the shape of the first tensor argument (right shape for many exercises), else a NaN float."""
+    first = next((a for a in args if isinstance(a, torch.Tensor)), None)
+    return first * float("nan") if first is not None and first.is_floating_point() else float("nan")
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_every_checker_rejects_nan_wrong_types_non_functions_and_says_why(name):
+    import course_gen.exercises as exercises
+
+    checker = getattr(exercises, name)
+    bad_answers = {
+        "NaN": nan_like_first_argument,
+        "inf": lambda *args, **kwargs: float("inf"),
+        "a string": lambda *args, **kwargs: "0.5",
+        "nothing": lambda *args, **kwargs: None,
+        "not a function": 42,
+    }
+    for what, bad in bad_answers.items():
+        feedback = checker(bad)
+        assert not feedback.passed and len(feedback.message) > 10, f"{name} accepted {what}: {feedback}"
+    assert "should be a function" in checker(42).message
+    assert "not attempted" in checker(lambda *args, **kwargs: exec("raise NotImplementedError()")).message
+
+
+def test_answer_catches_delegation_however_it_is_wrapped():
+    import functools
+
+    import torch.nn.functional as F
+
+    from course_gen import sparse_coding
+    from course_gen.exercises._feedback import answer
+
+    z = torch.tensor([-2.0, 0.2, 1.5])
+    forbidden = [sparse_coding.soft_threshold, F.softshrink]
+    delegating = {
+        "the function itself": sparse_coding.soft_threshold,
+        "a lambda": lambda v, t: sparse_coding.soft_threshold(v, t),
+        "a partial": functools.partial(sparse_coding.soft_threshold),
+        "a torch builtin": lambda v, t: F.softshrink(v, t),
+        "a module": lambda v, t: torch.nn.Softshrink(t)(v),
+    }
+    for how, fn in delegating.items():
+        with pytest.raises(Mistake, match="does the whole exercise"):
+            answer(fn, "soft_threshold", forbidden)(z, 0.5)
+    own = answer(lambda v, t: torch.sign(v) * torch.clamp(v.abs() - t, min=0), "soft_threshold", forbidden)
+    assert torch.equal(own(z, 0.5), sparse_coding.soft_threshold(z, 0.5))
+    assert sys.getprofile() is None, "the watch must be removed after the call"
+
+
+def test_questions_explain_wrong_choices_and_keep_numeric_answers_secret():
+    from course_gen.exercises._feedback import check_choice, check_value
+
+    options = {"A": "one", "B": "two"}
+    assert check_choice("q", lambda: " b ", options, "B", {"A": "because"}).passed
+    assert check_choice("q", lambda: "A", options, "B", {"A": "because"}).message == "not A: because"
+    assert 'one of "A", "B"' in check_choice("q", lambda: "C", options, "B", {"A": "because"}).message
+    assert check_value("v", lambda: 1.3863, 1.386294, "V").passed
+    assert check_value("v", lambda: 0.0, 1.386294, "V", [(0.0, "that is the JSD")]).message == "that is the JSD"
+    secret = check_value("v", lambda: 2.0, 1.386294, "V").message
+    assert "1.386" not in secret and "not right" in secret

@@ -174,6 +174,7 @@ def submissions(root: Path, teacher: dict, canary: Path) -> Path:
         "ivan": answer(tampering),
         "judy": answer("def soft_threshold(z, t):\n    return z * (z.abs() > t)\n"),  # a named mistake
         "ken": answer("def soft_threshold(z, t)\n    return z\n"),  # syntax error
+        "lea": student | {"cells": student["cells"] + [cell("def soft_threshold(z, t):\n    return z\n")]},
     }
     for name, notebook in work.items():
         (root / name).mkdir(parents=True)
@@ -231,6 +232,11 @@ def test_crash_loop_and_syntax_error_are_contained(graded_class):
     assert row(graded_class, "dave", "99-question")["points"] == "1.0", "the loop cost only its own exercise"
     assert "SyntaxError" in row(graded_class, "ken")["feedback"]
     assert row(graded_class, "ken", "99-question")["points"] == "1.0"
+
+
+def test_an_answer_in_a_cell_of_its_own_gets_a_hint(graded_class):
+    lea = row(graded_class, "lea")
+    assert lea["points"] == "0.0" and "not attempted" in lea["feedback"] and "move your code there" in lea["feedback"]
 
 
 def test_not_a_notebook_and_missing_submissions_get_zero_with_the_reason(graded_class):

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
-from course_gen.homework.editions import Exercise, defined_names, exercises, grading_cells, source
+from course_gen.homework.editions import Exercise, defined_names, exercises, grading_cells, is_solution, source
 
 MAX_NOTEBOOK_BYTES = 50_000_000
 CSV_COLUMNS = ("student", "notebook", "exercise", "points", "max_points", "feedback")
@@ -113,6 +113,17 @@ def _describe(exercise: Exercise, record: dict | None, solution: dict | None, te
     return message
 
 
+def _answered_elsewhere(submission: dict, solution: str) -> str:
+    """A hint when the student defined the exercise's function in a cell of their own, which the
+    grader does not read."""
+    names = defined_names(solution)
+    for cell in submission.get("cells", []):
+        if cell.get("cell_type") == "code" and not is_solution(cell) and set(defined_names(source(cell))) & set(names):
+            return (f" (your notebook defines {', '.join(names)} in another cell: the grader reads only the "
+                    "answer cell, the one that said # YOUR CODE HERE; move your code there)")
+    return ""
+
+
 def grade_notebook(student: str, name: str, teacher: dict, path: Path | None, timeout: float = 300,
                    cell_timeout: float = 60) -> list[Grade]:
     """Grade one student's notebook ``path`` (``None``: not submitted) against the teacher edition."""
@@ -137,6 +148,8 @@ def grade_notebook(student: str, name: str, teacher: dict, path: Path | None, ti
             record, problem = None, f"the notebook's setup cell failed ({setup_errors[0]})"
         message = _describe(exercise, record, solutions.get(exercise.grade_id), teacher, problem)
         passed = bool(record and record["passed"])
+        if message.startswith("not attempted"):
+            message += _answered_elsewhere(submission, source(teacher["cells"][exercise.solution_cell]))
         grades.append(Grade(student, name, exercise.grade_id, exercise.points if passed else 0.0, exercise.points, message))
     return grades
 
