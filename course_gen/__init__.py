@@ -10,70 +10,13 @@ Contract names: ``device()``, ``seed_everything(seed)``, ``FAST``.
 from __future__ import annotations
 
 import importlib
-import os
-import random
 
-import numpy as np
 import torch
 
 from course_gen._checks import check_int
+from course_gen.runtime import FAST, device, fast_or_full, seed_everything
 
 __version__ = "0.1.0"
-
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in _TRUE
-
-
-#: True when ``COURSE_GEN_FAST=1``: notebooks scale training steps and sample counts down
-#: (CI sets it); the cells, plots and checked outputs stay the same.
-FAST: bool = _env_flag("COURSE_GEN_FAST")
-
-
-def fast_or_full(fast, full):
-    """Return ``fast`` in fast mode (``COURSE_GEN_FAST=1``) and ``full`` otherwise."""
-    return fast if FAST else full
-
-
-def device(name: str | None = None) -> torch.device:
-    """The device to run on: ``name`` if given, else ``$COURSE_GEN_DEVICE``, else cuda, mps, cpu.
-
-    Raises ``ValueError`` for a device name torch does not know, and ``RuntimeError`` when
-    the requested device type is not available on this machine.
-    """
-    requested = name if name is not None else os.environ.get("COURSE_GEN_DEVICE", "").strip()
-    if not requested:
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(requested)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"unknown device {requested!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps'"
-        ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {requested!r} was requested but CUDA is not available here")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise RuntimeError(f"device {requested!r} was requested but MPS is not available here")
-    return dev
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python's, NumPy's and torch's (CPU and CUDA) random generators with ``seed``.
-
-    Returns a ``torch.Generator`` seeded the same way, for code that wants its own stream.
-    """
-    seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)  # NumPy's limit
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)  # also seeds every CUDA device
-    return torch.Generator().manual_seed(seed)
 
 
 def notebook_setup(seed: int = 0, threads: int | None = 1) -> torch.device:
@@ -97,7 +40,8 @@ def notebook_setup(seed: int = 0, threads: int | None = 1) -> torch.device:
 
 _LAZY_SUBMODULES = {
     "autoencoders", "autoregressive", "checkpoints", "classifier", "data", "divergences", "exercises",
-    "flows", "gan", "metrics", "plotting", "pretrain", "pretrained", "sparse_coding", "train", "vae", "widgets",
+    "flows", "gan", "homework", "metrics", "plotting", "pretrain", "pretrained", "runtime", "sparse_coding", "train",
+    "vae", "widgets",
 }
 
 

@@ -38,6 +38,7 @@ from course_gen import checkpoints, pretrained
 from course_gen._checks import check_int
 from course_gen.gan import DCGANDiscriminator, GANTrainer
 from course_gen.train import to_device, train
+from course_gen.runtime import env_flag
 
 __all__ = ["RECIPES", "STABILITY_FAMILIES", "GlobalBatches", "Recipe", "ShardedGANTrainer", "evaluate", "main", "short_run",
            "stability_runs", "test_nll_nats"]
@@ -224,7 +225,7 @@ def _train_gan(name, generator, device, seed, steps, rank=0, world=1, batch_size
     course_gen.seed_everything(seed)
     trainer = ShardedGANTrainer(generator, discriminator, _training_data(name), batch_size=batch_size or recipe.batch_size,
                                 lr_g=recipe.lr, lr_d=recipe.lr, device=device, seed=seed, rank=rank, world=world)
-    hidden = not progress or rank != 0 or course_gen._env_flag("TQDM_DISABLE")
+    hidden = not progress or rank != 0 or env_flag("TQDM_DISABLE")
     with tqdm(total=steps, desc=f"pretrain {name}", disable=hidden) as bar:
         history = trainer.run(steps, callback=lambda step, history: bar.update(1))
     return history.seconds, sum(history.loss[-100:]) / len(history.loss[-100:])

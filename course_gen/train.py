@@ -20,6 +20,7 @@ from torch import nn
 
 import course_gen
 from course_gen._checks import check_int, check_positive_number
+from course_gen.runtime import env_flag
 
 __all__ = ["History", "TrainingDivergedError", "OPTIMIZERS", "train"]
 
@@ -340,7 +341,7 @@ def train(
 
     from tqdm.auto import tqdm  # imported here: tqdm.auto may look for Jupyter
 
-    hidden = not progress or course_gen._env_flag("TQDM_DISABLE")  # read now, not at tqdm's import
+    hidden = not progress or env_flag("TQDM_DISABLE")  # read now, not at tqdm's import
     bar = tqdm(total=total, desc=desc or type(model).__name__, disable=hidden)
     start = time.perf_counter()
     model.train()
