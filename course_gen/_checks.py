@@ -67,3 +67,70 @@ def check_probability(name: str, value, include_one: bool = False) -> float:
     if not inside:
         raise ValueError(f"{name} must lie in {'[0, 1]' if include_one else '[0, 1)'}, got {value}")
     return float(value)
+
+
+def check_finite_number(name: str, value) -> float:
+    """Return ``value`` as a float if it is a finite real number; ``TypeError``/``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} ({value!r})")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    return float(value)
+
+
+_DTYPE_KINDS = {
+    "float": (lambda t: t.is_floating_point(), "a floating-point tensor"),
+    "integer": (lambda t: not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool, "an integer tensor"),
+    "real": (lambda t: not t.is_complex(), "a real-valued tensor"),
+}
+
+
+def check_tensor(name: str, value, *, ndim: int | tuple[int, ...] | None = None, shape: tuple | None = None,
+                 dtype: str | None = "real", finite: bool = True, low: float | None = None,
+                 high: float | None = None, what: str = "") -> "torch.Tensor":
+    """Return ``value`` if it is a tensor as described, else raise ``TypeError``/``ValueError`` saying
+    what was expected and what came.
+
+    ``ndim``: a number of dimensions or a tuple of allowed ones; ``shape``: a tuple whose ``None``
+    entries match any size; ``dtype``: ``"float"``, ``"integer"``, ``"real"`` (not complex; the
+    default) or ``None`` for any; ``finite``: no NaN or inf (floating tensors); ``low``/``high``:
+    inclusive bounds on the values; ``what``: words for the messages, such as ``"of images (n, 1, H, W)"``.
+    """
+    import torch
+
+    label = f"{name} {what}".strip()
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{label} must be a torch.Tensor, got {type(value).__name__}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if value.dim() not in allowed:
+            wanted = " or ".join(str(n) for n in allowed)
+            raise ValueError(f"{label} must have {wanted} dimensions, got shape {tuple(value.shape)}")
+    if shape is not None:
+        if value.dim() != len(shape) or any(s is not None and s != v for s, v in zip(shape, value.shape)):
+            wanted = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{label} must have shape {wanted}, got {tuple(value.shape)}")
+    if dtype is not None:
+        test, words = _DTYPE_KINDS[dtype]
+        if not test(value):
+            raise TypeError(f"{label} must be {words}, got {value.dtype}")
+    if finite and value.is_floating_point():
+        bad = ~torch.isfinite(value)
+        if bool(bad.any()):
+            raise ValueError(f"{label} contains NaN or inf ({int(bad.sum())} of {value.numel()} entries)")
+    if (low is not None or high is not None) and value.numel():
+        smallest, largest = float(value.min()), float(value.max())
+        if (low is not None and smallest < low) or (high is not None and largest > high):
+            bounds = f"[{'-inf' if low is None else low:g}, {'inf' if high is None else high:g}]"
+            raise ValueError(f"{label} must lie in {bounds}, got values from {smallest:g} to {largest:g}")
+    return value
+
+
+def check_probabilities(name: str, value, dim: int = -1, atol: float = 1e-4) -> "torch.Tensor":
+    """Return ``value`` if it is a finite tensor of probabilities (>= 0) summing to 1 along ``dim``."""
+    value = check_tensor(name, value, dtype="float", low=0.0)
+    totals = value.sum(dim=dim)
+    if value.numel() and not bool(((totals - 1).abs() <= atol).all()):
+        worst = float(totals.flatten()[(totals - 1).abs().flatten().argmax()])
+        raise ValueError(f"{name} must sum to 1 along dimension {dim}, got a sum of {worst:.4g}")
+    return value
