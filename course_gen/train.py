@@ -6,6 +6,9 @@ of every step's loss.
 
     >>> history = train(model, x, steps=500, lr=1e-3)   # doctest: +SKIP
     >>> history.last(50)                                 # doctest: +SKIP
+
+Pieces other loops reuse (``gan.GANTrainer``): :class:`History`, :func:`check_loss` (the divergence
+check, which raises :class:`TrainingDivergedError` with the history attached) and :func:`make_optimizer`.
 """
 
 from __future__ import annotations
@@ -18,18 +21,31 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-import course_gen
-from course_gen._checks import check_int, check_positive_number
-from course_gen.runtime import env_flag
+from course_gen._checks import check_bool, check_int, check_nonnegative, check_positive_number, check_tensor
+from course_gen.runtime import env_flag, resolve_device, seed_everything
 
-__all__ = ["History", "TrainingDivergedError", "OPTIMIZERS", "train"]
+__all__ = ["EXPLOSION_FACTOR", "History", "MAX_STEPS", "OPTIMIZERS", "TrainingDivergedError", "check_loss",
+           "make_optimizer", "to_device", "train"]
 
 #: Optimizer names :func:`train` accepts.
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+#: The most optimizer steps (or epochs) one call of :func:`train` accepts.
+MAX_STEPS = 10**7
+#: A loss whose size exceeds this factor times ``max(1, |first loss|)`` has exploded (:func:`check_loss`).
+EXPLOSION_FACTOR = 1e6
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite during :func:`train`."""
+    """The loss became NaN or infinite, or exploded, during :func:`train`.
+
+    ``history`` holds what was recorded before (a :class:`History`, or None), ``step`` the step
+    whose loss diverged, so a notebook can still plot the run that went wrong.
+    """
+
+    def __init__(self, message: str, history: "History | None" = None, step: int | None = None):
+        super().__init__(message)
+        self.history = history
+        self.step = step
 
 
 @dataclass
@@ -37,7 +53,8 @@ class History:
     """What :func:`train` records: one loss per step, plus any extra logged metrics.
 
     ``loss[i]`` is the loss of step ``i + 1``; ``metrics[key][i]`` the matching value of
-    every other key the model's ``loss`` returned in its dict.
+    every other key the model's ``loss`` returned in its dict. ``interrupted`` is True when
+    training was stopped by a KeyboardInterrupt (the steps before it are kept).
     """
 
     loss: list[float] = field(default_factory=list)
@@ -45,6 +62,7 @@ class History:
     steps: int = 0
     seconds: float = 0.0
     device: str = "cpu"
+    interrupted: bool = False
 
     def __len__(self) -> int:
         return len(self.loss)
@@ -65,15 +83,41 @@ class History:
             "steps": self.steps,
             "seconds": self.seconds,
             "device": self.device,
+            "interrupted": self.interrupted,
         }
 
     def __repr__(self) -> str:
         final = f"{self.loss[-1]:.4g}" if self.loss else "n/a"
         keys = ", ".join(self.metrics) or "none"
+        stopped = ", interrupted" if self.interrupted else ""
         return (
             f"History(steps={self.steps}, final loss={final}, metrics: {keys}, "
-            f"{self.seconds:.1f}s on {self.device})"
+            f"{self.seconds:.1f}s on {self.device}{stopped})"
         )
+
+
+def check_loss(value: float, step: int, history: History | None = None, *, total: int | None = None,
+               what: str = "loss", first: float | None = None) -> float:
+    """Return ``value`` (a step's loss) if training has not diverged; else raise
+    :class:`TrainingDivergedError` naming the step, with ``history`` attached.
+
+    Diverged means NaN or infinite, or exploded: ``|value| > EXPLOSION_FACTOR * max(1, |first|)``,
+    where ``first`` is the first loss of the run (default ``history.loss[0]``; none yet: no explosion
+    test). ``total`` (the planned number of steps) and ``what`` ("loss", "generator loss", ...) only
+    shape the message.
+    """
+    of_total = f" (of {total})" if total is not None else ""
+    if not math.isfinite(value):
+        raise TrainingDivergedError(
+            f"{what} became {value} at step {step}{of_total}; try a smaller learning rate or grad_clip",
+            history, step)
+    if first is None and history is not None and history.loss:
+        first = history.loss[0]
+    if first is not None and abs(value) > EXPLOSION_FACTOR * max(1.0, abs(first)):
+        raise TrainingDivergedError(
+            f"{what} exploded to {value:.3g} at step {step}{of_total}, from {first:.4g} at the start; "
+            "try a smaller learning rate or grad_clip", history, step)
+    return value
 
 
 # ----------------------------------------------------------------------------- checks
@@ -86,9 +130,9 @@ def _check_steps_or_epochs(steps, epochs) -> None:
             f"steps={steps!r} and epochs={epochs!r}"
         )
     if steps is not None:
-        check_int("steps", steps, minimum=1)
+        check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
     else:
-        check_int("epochs", epochs, minimum=1)
+        check_int("epochs", epochs, minimum=1, maximum=MAX_STEPS)
 
 
 def _check_model(model) -> None:
@@ -104,14 +148,8 @@ def _check_model(model) -> None:
 # ----------------------------------------------------------------------------- pieces
 
 
-def _resolve_device(device) -> torch.device:
-    if device is None:
-        return course_gen.device()
-    if isinstance(device, torch.device):
-        return course_gen.device(str(device))
-    if isinstance(device, str):
-        return course_gen.device(device)
-    raise TypeError(f"device must be None, a str or a torch.device, got {type(device).__name__}")
+#: Kept for ``gan.py`` until it imports :func:`course_gen.runtime.resolve_device` itself.
+_resolve_device = resolve_device
 
 
 def make_optimizer(params, optimizer="adam", lr: float = 1e-3, weight_decay: float = 0.0):
@@ -128,8 +166,7 @@ def make_optimizer(params, optimizer="adam", lr: float = 1e-3, weight_decay: flo
             f"got {type(optimizer).__name__}"
         )
     lr = check_positive_number("lr", lr)
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or weight_decay < 0:
-        raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
+    weight_decay = check_nonnegative("weight_decay", weight_decay)
     params = list(params)
     if not params:
         raise ValueError("the model has no trainable parameters to optimize")
@@ -145,8 +182,11 @@ def make_optimizer(params, optimizer="adam", lr: float = 1e-3, weight_decay: flo
     raise ValueError(f"unknown optimizer {optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
 
 
-def to_device(batch, device: torch.device):
-    """Move tensors in ``batch`` (nested tuples, lists and dicts too) to ``device``."""
+def to_device(batch, device):
+    """Move tensors in ``batch`` (nested tuples, lists and dicts too) to ``device`` (a name or a
+    ``torch.device``); anything else in it is returned as it is."""
+    if not isinstance(device, torch.device):
+        device = resolve_device(device)
     if isinstance(batch, torch.Tensor):
         return batch.to(device)
     if isinstance(batch, tuple):
@@ -158,7 +198,8 @@ def to_device(batch, device: torch.device):
     return batch
 
 
-def _check_tensor_data(data) -> int:
+def _check_tensor_data(data, values: bool = False) -> int:
+    """The number of rows of tensor ``data``; ``values``: also check every entry is real and finite."""
     tensors = data if isinstance(data, (tuple, list)) else (data,)
     if not tensors:
         raise ValueError("data is an empty tuple/list: expected tensors with the same first dimension")
@@ -167,6 +208,8 @@ def _check_tensor_data(data) -> int:
         if tensor.ndim == 0:
             raise ValueError("data tensors need a first (batch) dimension, got a 0-d tensor")
         sizes.append(tensor.shape[0])
+        if values:
+            check_tensor("data", tensor, what="(each training tensor)")  # real-valued, no NaN or inf
     if len(set(sizes)) != 1:
         raise ValueError(f"data tensors must share their first dimension, got sizes {sizes}")
     if sizes[0] == 0:
@@ -200,7 +243,7 @@ def _epochs(data, batch_size: int, generator: torch.Generator):
     """Yield one iterable of batches per epoch, forever."""
     tensor_data = _is_tensor_data(data)
     if tensor_data:
-        _check_tensor_data(data)
+        _check_tensor_data(data, values=True)
     elif not isinstance(data, Iterable) or isinstance(data, (str, bytes, Mapping)):
         raise TypeError(
             "data must be a tensor, a tuple/list of tensors or an iterable of batches "
@@ -309,28 +352,39 @@ def train(
     - ``optimizer``: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9), ``"rmsprop"`` or a
       built ``torch.optim.Optimizer`` (then ``lr`` and ``weight_decay`` are not used).
     - ``device``: None means :func:`course_gen.device`; the model is moved there and stays.
-    - ``seed``: calls :func:`course_gen.seed_everything` and seeds the batch order, so the
-      same seed and initial weights give the same history.
+    - ``seed``: calls :func:`course_gen.seed_everything` (like a notebook's first cell: the
+      notebooks' checked numbers rely on it) and seeds the batch order, so the same seed and
+      initial weights give the same history.
     - ``progress``: a tqdm bar (a widget in Jupyter, text in a terminal); ``progress=False``
       or the environment variable ``TQDM_DISABLE=1`` hides it.
     - ``log_every``: how often (in steps) the progress bar's loss is refreshed.
     - ``callback(step, history)`` runs after every step; returning True stops early.
 
     The model is in train mode while training and in eval mode afterwards (also after an
-    error). If a loss is NaN or infinite, :class:`TrainingDivergedError` is raised before
-    that step's backward pass, so the parameters keep their values from the last finite step.
+    error). If a loss is NaN or infinite, or explodes (:func:`check_loss`: more than
+    :data:`EXPLOSION_FACTOR` times the first loss), :class:`TrainingDivergedError` is raised
+    before that step's backward pass, so the parameters keep their values from the last good
+    step; the error's ``history`` holds the steps recorded until then. A KeyboardInterrupt
+    (the notebook's stop button) ends training early: the history so far is returned, with
+    ``history.interrupted`` set, and a note is printed.
+
+    Tensor ``data`` must be real-valued and finite; ``steps`` and ``epochs`` are at most
+    :data:`MAX_STEPS`.
     """
     _check_model(model)
     _check_steps_or_epochs(steps, epochs)
     check_int("batch_size", batch_size, minimum=1)
     check_int("log_every", log_every, minimum=1)
+    check_bool("progress", progress)
     if grad_clip is not None:
         grad_clip = check_positive_number("grad_clip", grad_clip)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    target = _resolve_device(device)
+    if desc is not None and not isinstance(desc, str):
+        raise TypeError(f"desc must be a str or None, got {type(desc).__name__}")
+    target = resolve_device(device)
 
-    generator = course_gen.seed_everything(seed)  # validates seed; seeds the batch order
+    generator = seed_everything(seed)  # validates seed; seeds the batch order
     model.to(target)
     opt = make_optimizer(
         (p for p in model.parameters() if p.requires_grad), optimizer, lr, weight_decay
@@ -347,7 +401,7 @@ def train(
     model.train()
     try:
         for step, batch in enumerate(batches, start=1):
-            loss_value, metrics = _train_step(model, opt, to_device(batch, target), grad_clip, step, total)
+            loss_value, metrics = _train_step(model, opt, to_device(batch, target), grad_clip, step, total, history)
             _record(history, loss_value, metrics)
             bar.update(1)
             if step % log_every == 0:
@@ -356,6 +410,10 @@ def train(
                 break
             if steps is not None and step >= steps:
                 break
+    except KeyboardInterrupt:
+        history.interrupted = True
+        print(f"[course_gen] training interrupted after {history.steps} steps: returning the history so far "
+              "(history.interrupted is True)")
     finally:
         history.seconds = time.perf_counter() - start
         bar.close()
@@ -363,17 +421,11 @@ def train(
     return history
 
 
-def _train_step(model, opt, batch, grad_clip, step: int, total) -> tuple[float, dict[str, float]]:
-    """One optimizer step; raises TrainingDivergedError before touching the parameters."""
+def _train_step(model, opt, batch, grad_clip, step: int, total, history: History) -> tuple[float, dict[str, float]]:
+    """One optimizer step; raises TrainingDivergedError (via :func:`check_loss`) before touching the parameters."""
     opt.zero_grad(set_to_none=True)
     loss, metrics = _split_loss(model.loss(batch))
-    loss_value = float(loss.detach())
-    if not math.isfinite(loss_value):
-        of_total = f" (of {total})" if total is not None else ""
-        raise TrainingDivergedError(
-            f"loss became {loss_value} at step {step}{of_total}; "
-            "try a smaller learning rate or grad_clip"
-        )
+    loss_value = check_loss(float(loss.detach()), step, history, total=total)
     loss.backward()
     if grad_clip is not None:
         nn.utils.clip_grad_norm_(model.parameters(), grad_clip)

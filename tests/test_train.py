@@ -238,3 +238,67 @@ def test_progress_bar_honours_tqdm_disable(monkeypatch, capsys):
     monkeypatch.delenv("TQDM_DISABLE")
     train(fresh(RowModel), torch.randn(8, 2), steps=3, device=CPU, progress=True)
     assert "3/3" in capsys.readouterr().err
+
+
+def test_diverged_error_carries_the_history_so_far():
+    model = NaNAtStep(bad_step=4)
+    with pytest.raises(TrainingDivergedError) as info:
+        train(model, torch.zeros(8, 2), steps=10, lr=0.1, device=CPU, progress=False)
+    assert info.value.step == 4
+    assert isinstance(info.value.history, History)
+    assert len(info.value.history) == 3 and info.value.history.steps == 3
+    assert all(math.isfinite(v) for v in info.value.history.loss)
+
+
+def test_adam_with_a_huge_learning_rate_is_stopped_when_the_loss_explodes():
+    model = fresh(LinearRegression)
+    with pytest.raises(TrainingDivergedError, match=r"exploded .* at step \d+ \(of 300\).*smaller learning rate") as info:
+        train(model, regression_data(), steps=300, lr=1e6, device=CPU, progress=False)
+    history = info.value.history
+    assert 1 <= len(history) < 300
+    assert max(abs(v) for v in history.loss) <= 1e6 * max(1.0, abs(history.loss[0]))
+
+
+def test_check_loss_rules():
+    from course_gen.train import check_loss
+
+    history = History(loss=[2.0], steps=1)
+    assert check_loss(1.9e6, 2, history) == 1.9e6  # below 1e6 x 2
+    with pytest.raises(TrainingDivergedError, match="exploded"):
+        check_loss(2.1e6, 2, history)
+    with pytest.raises(TrainingDivergedError, match="exploded"):
+        check_loss(-2.1e6, 2, history)
+    assert check_loss(-5.0e5, 2, History(loss=[-0.1], steps=1)) == -5.0e5  # small first loss: bound 1e6
+    assert check_loss(1e30, 1, History()) == 1e30  # nothing to compare with yet
+    with pytest.raises(TrainingDivergedError, match="generator loss became inf at step 3") as info:
+        check_loss(float("inf"), 3, history, what="generator loss")
+    assert info.value.history is history and info.value.step == 3
+
+
+def test_keyboard_interrupt_returns_the_history_so_far(capsys):
+    def interrupt_at_four(step, history):
+        if step == 4:
+            raise KeyboardInterrupt
+
+    model = fresh(RowModel)
+    history = train(model, torch.randn(40, 2), steps=100, callback=interrupt_at_four, device=CPU, progress=False)
+    assert history.interrupted and len(history) == 4 and history.steps == 4
+    assert "interrupted after 4 steps" in capsys.readouterr().out
+    assert not model.training
+    assert history.as_dict()["interrupted"] is True and "interrupted" in repr(history)
+
+
+@pytest.mark.parametrize(
+    "data, kwargs, error, message",
+    [
+        (torch.full((8, 2), float("nan")), dict(steps=2), ValueError, "NaN or inf"),
+        (torch.randn(8, 2).to(torch.complex64), dict(steps=2), TypeError, "real-valued"),
+        (torch.randn(8, 2), dict(steps=10**8), ValueError, "steps must be an int <= 10000000"),
+        (torch.randn(8, 2), dict(steps=2, weight_decay=-1.0), ValueError, "weight_decay"),
+        (torch.randn(8, 2), dict(steps=2, progress="yes"), TypeError, "progress must be a bool"),
+        (torch.randn(8, 2), dict(steps=2, device="cpu_nope"), ValueError, "unknown device"),
+    ],
+)
+def test_bad_data_and_bounds_are_explained(data, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        train(fresh(RowModel), data, **{"device": CPU, "progress": False, **kwargs})
