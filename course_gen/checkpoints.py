@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from course_gen._checks import check_bool
+
 __all__ = [
     "ASSETS_DIR",
     "CheckpointError",
@@ -40,8 +42,11 @@ ASSETS_DIR: Path = Path(os.environ["COURSE_GEN_ASSETS"]) if os.environ.get("COUR
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint is unknown, missing, altered, unreadable or does not fit the model."""
+class CheckpointError(RuntimeError, ValueError):
+    """A checkpoint is unknown, missing, altered, unreadable or does not fit the model.
+
+    A ``RuntimeError`` as before, and a ``ValueError``: the name, folder or manifest given does not
+    lead to usable weights (``except ValueError`` catches it like any other bad argument)."""
 
 
 def assets_dir(root=None) -> Path:
@@ -77,13 +82,32 @@ def _check_name(name) -> str:
     return name
 
 
+def _existing_folder(root) -> Path:
+    """:func:`assets_dir` of ``root``; a ``root`` given explicitly must be an existing folder
+    (``ValueError`` otherwise: a typo must not silently mean "no checkpoints")."""
+    folder = assets_dir(root)
+    if root is not None and not folder.is_dir():
+        what = "a file, not a folder" if folder.exists() else "no such folder"
+        raise ValueError(f"root {str(root)!r}: {what}; expected the folder that holds {MANIFEST_NAME}")
+    return folder
+
+
 def read_manifest(root=None) -> dict[str, dict]:
-    """The manifest ``{name: {"file", "sha256", "bytes", "note"}}``; empty if there is none."""
-    path = assets_dir(root) / MANIFEST_NAME
+    """The manifest ``{name: {"file", "sha256", "bytes", "note"}}``; empty if there is none.
+
+    ``ValueError`` when ``root`` is given but is not a folder; :class:`CheckpointError` when the
+    manifest is a folder, unreadable, not UTF-8, not JSON or not a JSON object."""
+    path = _existing_folder(root) / MANIFEST_NAME
     if not path.exists():
         return {}
+    if not path.is_file():
+        raise CheckpointError(f"the manifest {path} is not a file (a folder?): expected a JSON file")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise CheckpointError(f"the manifest {path} is not UTF-8 text: {err}") from err
+    except OSError as err:
+        raise CheckpointError(f"the manifest {path} cannot be read: {err}") from err
     except json.JSONDecodeError as err:
         raise CheckpointError(f"the manifest {path} is not valid JSON: {err}") from err
     if not isinstance(manifest, dict):
@@ -125,6 +149,7 @@ def save_checkpoint(model_or_state_dict, name: str, root=None, note: str = "", h
     _check_name(name)
     if not isinstance(note, str):
         raise TypeError(f"note must be a str, got {type(note).__name__}")
+    check_bool("half", half)
     state = _cpu_state_dict(model_or_state_dict)
     if half:
         state = {key: value.half() if value.is_floating_point() else value for key, value in state.items()}
@@ -145,25 +170,38 @@ def save_checkpoint(model_or_state_dict, name: str, root=None, note: str = "", h
     return path
 
 
-def _verified_path(name: str, folder: Path) -> Path:
-    """The checkpoint file, after checking it is listed, present and unaltered."""
-    manifest = read_manifest(folder)
+def _manifest_entry(manifest: Mapping, name: str, folder: Path) -> tuple[str, str]:
+    """``(file name, sha256)`` of ``name``'s manifest entry, checked to be usable."""
     if name not in manifest:
         available = ", ".join(sorted(manifest)) or "none"
         raise CheckpointError(
             f"no checkpoint named {name!r} in {folder / MANIFEST_NAME}; available: {available}"
         )
     entry = manifest[name]
-    file_name = str(entry.get("file", f"{name}.pt"))
-    if Path(file_name).name != file_name:
+    if not isinstance(entry, Mapping):
+        raise CheckpointError(
+            f"checkpoint {name!r}: its entry in {folder / MANIFEST_NAME} should be an object with "
+            f"'file' and 'sha256', got {type(entry).__name__} {str(entry)[:60]!r}"
+        )
+    file_name, expected = entry.get("file", f"{name}.pt"), entry.get("sha256")
+    if not isinstance(file_name, str) or not file_name or Path(file_name).name != file_name or file_name in (".", ".."):
         raise CheckpointError(f"checkpoint {name!r}: manifest file {file_name!r} must be a bare file name")
+    if not isinstance(expected, str):
+        raise CheckpointError(f"checkpoint {name!r}: its manifest entry has no sha256 string, got {expected!r}")
+    return file_name, expected
+
+
+def _verified_path(name: str, root) -> Path:
+    """The checkpoint file, after checking it is listed, present and unaltered."""
+    folder = _existing_folder(root)
+    file_name, expected = _manifest_entry(read_manifest(root), name, folder)
     path = folder / file_name
     if not path.is_file():
         raise CheckpointError(
             f"checkpoint {name!r} is listed but its file {path} is missing; "
             "the notebook can train the model instead"
         )
-    expected, got = entry.get("sha256"), sha256_file(path)
+    got = sha256_file(path)
     if expected != got:
         raise CheckpointError(
             f"checkpoint {name!r} at {path} fails its sha256 check: "
@@ -200,7 +238,7 @@ def load_checkpoint(name: str, model: nn.Module | None = None, root=None, map_lo
     _check_name(name)
     if model is not None and not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module or None, got {type(model).__name__}")
-    path = _verified_path(name, assets_dir(root))
+    path = _verified_path(name, root)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # UnpicklingError, RuntimeError, EOFError, ...
@@ -232,16 +270,23 @@ def load_or_train(
     are saved under ``name``. ``retrain=True`` (a notebook's ``RETRAIN`` switch) skips loading:
     it trains and saves, replacing the shipped file. ``note`` goes into the manifest with the saved
     weights (say how they were made), ``half`` stores them in float16 (:func:`save_checkpoint`).
-    Returns ``(model, loaded)``.
+    A ``root`` that is not an existing folder raises ``ValueError`` (a mistyped path must not start a
+    long training run), unless the weights are to be saved there. Returns ``(model, loaded)``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not callable(train_fn):
         raise TypeError(f"train_fn must be callable as train_fn(model), got {type(train_fn).__name__}")
     _check_name(name)
+    save, retrain, half = check_bool("save", save), check_bool("retrain", retrain), check_bool("half", half)
+    if not isinstance(note, str):
+        raise TypeError(f"note must be a str, got {type(note).__name__}")
     if retrain:
         save = True
+    elif root is not None and not assets_dir(root).is_dir() and save:
+        print(f"[course_gen] training {type(model).__name__}: no folder {root} to load from yet")
     else:
+        _existing_folder(root)  # a mistyped root must not mean "train for minutes"
         try:
             return load_checkpoint(name, model, root=root), True
         except CheckpointError as err:

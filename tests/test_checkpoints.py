@@ -163,3 +163,42 @@ def test_env_var_sets_the_default_root(tmp_path, monkeypatch):
     save_checkpoint(small_model(), "tiny")
     assert (tmp_path / "tiny.pt").is_file()
     assert "tiny" in read_manifest()
+
+
+@pytest.mark.parametrize("manifest_bytes, message", [
+    (b'{"tiny": "tiny.pt"}', "should be an object"),
+    (b'{"tiny": {"file": "tiny.pt"}}', "no sha256"),
+    (b'{"tiny": {"file": 3, "sha256": "00"}}', "bare file name"),
+    (b'{"tiny": {"file": "../tiny.pt", "sha256": "00"}}', "bare file name"),
+    ('{"tiny": "caf\u00e9"}'.encode("latin-1"), "not UTF-8"),
+    (b"[1, 2]", "JSON object"),
+])
+def test_broken_manifests_are_checkpoint_errors_and_load_or_train_trains(tmp_path, capsys, manifest_bytes, message):
+    (tmp_path / "checkpoints.json").write_bytes(manifest_bytes)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint("tiny", root=tmp_path)
+    model, loaded = load_or_train(small_model(), "tiny", lambda m: None, root=tmp_path)
+    assert not loaded and message in capsys.readouterr().out
+
+
+def test_a_manifest_that_is_a_folder_is_a_checkpoint_error(tmp_path, capsys):
+    (tmp_path / "checkpoints.json").mkdir()
+    with pytest.raises(CheckpointError, match="not a file"):
+        read_manifest(tmp_path)
+    _, loaded = load_or_train(small_model(), "tiny", lambda m: None, root=tmp_path)
+    assert not loaded
+
+
+def test_a_root_that_does_not_exist_is_refused_before_training(tmp_path):
+    trained = []
+    with pytest.raises(ValueError, match="no such folder"):
+        load_or_train(small_model(), "tiny", trained.append, root=tmp_path / "typo")
+    assert trained == []
+    with pytest.raises(ValueError, match="no such folder"):
+        load_checkpoint("tiny", root=tmp_path / "typo")
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ValueError, match="not a folder"):
+        read_manifest(tmp_path / "a_file")
+    _, loaded = load_or_train(small_model(), "tiny", trained.append, root=tmp_path / "new", save=True)
+    assert not loaded and len(trained) == 1 and (tmp_path / "new" / "tiny.pt").is_file()
+    assert isinstance(CheckpointError("x"), RuntimeError)
