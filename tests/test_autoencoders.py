@@ -292,7 +292,7 @@ def test_decoders_reject_wrong_code_shapes_and_types():
         model.decode(torch.randn(5))
     with pytest.raises(TypeError, match="floating-point"):
         model.encode(torch.ones(2, 64, dtype=torch.long))
-    with pytest.raises(TypeError, match="expects a torch.Tensor, got ndarray"):
+    with pytest.raises(TypeError, match="input of MLPAutoencoder.encode must be a torch.Tensor, got ndarray"):
         model.encode(np.zeros((2, 64), dtype=np.float32))
 
 
@@ -540,7 +540,7 @@ def test_shipped_loads_half_precision_weights_and_retrain_saves_them(tmp_path, m
     assert not torch.equal(loaded.decoder_matrix, model.decoder_matrix)  # rounded to float16
 
     calls = []
-    monkeypatch.setattr(autoencoders, "train_recipe", lambda name, m, device=None: calls.append(name) or m)
+    monkeypatch.setattr(autoencoders.recipes, "train_recipe", lambda name, m, device=None: calls.append(name) or m)
     autoencoders.shipped("ae02_linear", retrain=True, root=tmp_path / "new")
     assert calls == ["ae02_linear"] and (tmp_path / "new" / "ae02_linear.pt").is_file()
     with pytest.raises(ValueError, match="name"):
