@@ -80,7 +80,7 @@ def check_finite_number(name: str, value) -> float:
 
 _DTYPE_KINDS = {
     "float": (lambda t: t.is_floating_point(), "a floating-point tensor"),
-    "integer": (lambda t: not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool, "an integer tensor"),
+    "integer": (lambda t: not t.is_floating_point() and not t.is_complex() and str(t.dtype) != "torch.bool", "an integer tensor"),
     "real": (lambda t: not t.is_complex(), "a real-valued tensor"),
 }
 
