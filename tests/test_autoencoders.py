@@ -545,3 +545,103 @@ def test_shipped_loads_half_precision_weights_and_retrain_saves_them(tmp_path, m
     assert calls == ["ae02_linear"] and (tmp_path / "new" / "ae02_linear.pt").is_file()
     with pytest.raises(ValueError, match="name"):
         autoencoders.shipped("vae")
+
+
+# ---------------------------------------------------------------- issue 17: runtime and bad input
+
+
+def test_models_cast_float64_inputs_and_codes_to_their_own_dtype():
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 8, 8)
+    for model in (MLPAutoencoder(3, hidden_sizes=(8,)), ConvAutoencoder(3, channels=(4,)),
+                  BinaryCodeAutoencoder(3, hidden_sizes=(8,))):
+        model.eval()
+        out = model(x.double())
+        assert out.dtype == torch.float32 and torch.allclose(out, model(x))
+        assert torch.equal(model.encode(x.double()), model.encode(x))
+        z = model.encode(x)
+        assert torch.equal(model.decode(z.double()), model.decode(z))
+        assert float(model.loss(x.double())["loss"]) == pytest.approx(float(model.loss(x)["loss"]))
+    double = MLPAutoencoder(3).double()
+    assert double(x).dtype == torch.float64  # a float64 model casts float32 inputs up
+
+
+def test_cross_entropies_reject_targets_and_probabilities_outside_0_1():
+    x = torch.rand(3, 64, generator=torch.Generator().manual_seed(0))
+    logits = torch.randn(3, 64, generator=torch.Generator().manual_seed(1))
+    assert float(bce_with_logits_loss(logits, x)) > 0
+    with pytest.raises(ValueError, match=r"x \(targets of a cross-entropy\) must lie in \[0, 1\]"):
+        bce_with_logits_loss(logits, 3 * x - 1)  # gave a negative "loss" before
+    with pytest.raises(ValueError, match=r"x_hat must lie in \[0, 1\]"):
+        bce_loss(x + 1, x)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        squared_error_loss(logits * float("nan"), x)
+    with pytest.raises(ValueError, match=r"bernoulli likelihood's targets\) must lie in \[0, 1\]"):
+        MLPAutoencoder(3).loss(3 * x - 1)
+    assert float(MLPAutoencoder(3, likelihood="gaussian").loss(3 * x - 1)["loss"]) > 0  # any real target
+
+
+def test_a_diverged_model_still_returns_its_nan_loss_for_the_training_loop():
+    model = MLPAutoencoder(3)
+    with torch.no_grad():
+        model.encoder_layers[0].weight.fill_(float("nan"))
+    assert math.isnan(float(model.loss(torch.rand(2, 64))["loss"]))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        reconstruction_error(model, torch.rand(2, 64))
+
+
+def test_measures_restore_the_models_mode_and_check_what_reconstruct_returns():
+    from course_gen.autoencoders import noise_gain
+
+    model = MLPAutoencoder(3, corruption="mask", noise_level=0.5)
+    x = torch.rand(4, 1, 8, 8)
+    reconstruction_error(model, x)
+    noise_gain(model, x)
+    assert model.training
+    model.eval()
+    reconstruction_error(model, x)
+    assert not model.training
+    with pytest.raises(TypeError, match=r"the reconstruction \(what reconstruct returned\) must be a torch.Tensor"):
+        reconstruction_error(lambda u: u.numpy(), x)
+    with pytest.raises(ValueError, match="same shape"):
+        reconstruction_error(lambda u: u[:, 0], x)
+
+
+def test_noise_takes_only_a_generator_on_the_inputs_device():
+    x = torch.rand(2, 64)
+    with pytest.raises(TypeError, match="generator must be None or a torch.Generator"):
+        masking_noise(x, 0.5, generator=3)
+    with pytest.raises(TypeError, match="generator must be None or a torch.Generator"):
+        gaussian_noise(x, 0.5, generator=0)
+
+
+def test_constructors_bound_layer_sizes_and_check_devices():
+    with pytest.raises(ValueError, match="code_size must be an int <="):
+        MLPAutoencoder(10**12)
+    with pytest.raises(ValueError, match="weights: at most"):
+        MLPAutoencoder(3, hidden_sizes=(10**5, 10**5))
+    with pytest.raises(ValueError, match="unknown device"):
+        MLPAutoencoder(3, device="gpu0")
+    with pytest.raises(TypeError, match="image_shape must be a tuple of ints"):
+        MLPAutoencoder(3, image_shape="1x8x8")
+
+
+def test_recipes_leave_the_callers_random_stream_alone_and_check_their_arguments(tmp_path):
+    from course_gen import autoencoders
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    model = autoencoders.RECIPES["ae02_linear"].build()
+    checkpoints.save_checkpoint(model, "ae02_linear", note="test", root=tmp_path, half=True)
+    torch.manual_seed(123)
+    autoencoders.shipped("ae02_linear", root=tmp_path)
+    assert torch.equal(torch.rand(3), expected)  # seeded() restores the caller's stream
+
+    with pytest.raises(ValueError, match="root .* is not a folder"):
+        autoencoders.shipped("ae02_linear", root=tmp_path / "typo")  # used to train for minutes
+    for steps, error in ((0, ValueError), (10**8, ValueError), (1.5, TypeError)):
+        with pytest.raises(error, match="steps"):
+            autoencoders.train_recipe("ae02_losses", steps=steps)
+    with pytest.raises(ValueError, match="steps must be an int <="):
+        autoencoders.Recipe(lambda: MLPAutoencoder(2), "grey", 10**9)
