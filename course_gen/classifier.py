@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_gen import checkpoints
-from course_gen._checks import check_int, check_probability
+from course_gen._checks import check_int, check_probability, check_tensor
+from course_gen.runtime import evaluating, resolve_device, seeded
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -48,16 +49,12 @@ TRAIN_STEPS = 2000
 
 
 def _check_digit_images(x, size: int = 8) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor of shape (n, 1, {size}, {size}), got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"images must be a float tensor with values in [0, 1], got dtype {x.dtype}")
+    """Images ``(n, 1, size, size)`` (or ``(n, size, size)``), floating point, finite, in [0, 1]."""
+    x = check_tensor("images", x, dtype="float", what=f"of shape (n, 1, {size}, {size}) with values in [0, 1]")
     if x.ndim == 3 and tuple(x.shape[1:]) == (size, size):
         x = x[:, None]
     if x.ndim != 4 or tuple(x.shape[1:]) != (1, size, size) or x.shape[0] == 0:
         raise ValueError(f"images must have shape (n, 1, {size}, {size}) ({size}x{size} digits), got {tuple(x.shape)}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError("images contain NaN or infinite values")
     low, high = float(x.min()), float(x.max())
     if low < -1e-4 or high > 1 + 1e-4:
         raise ValueError(
@@ -74,6 +71,9 @@ class DigitsClassifier(nn.Module):
     max-pool, conv 3x3 (8 -> 16), ReLU, max-pool, ``16 x 7 x 7`` into ``fc1``).
     ``binarize_prob``: in training, the probability that an image is binarized (``x >= 0.5``)
     before the network sees it; each training image is also shifted by -1, 0 or 1 pixel.
+
+    Images of any floating dtype are accepted (float64 included): they are cast to the dtype of
+    the weights (float32) first.
     """
 
     def __init__(self, hidden: int = 64, binarize_prob: float = 0.5, dropout: float = 0.2, image_size: int = 8):
@@ -99,21 +99,18 @@ class DigitsClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (n, 10) of images (n, 1, S, S) with values in [0, 1], S = ``image_size``."""
-        x = _check_digit_images(x, self.image_size)
-        return self.out(self.dropout(self._features(x)))
+        return self.out(self.dropout(self._features(self._checked(x))))
 
-    def _device(self) -> torch.device:
-        return next(self.parameters()).device
+    def _checked(self, x) -> torch.Tensor:
+        """``x`` checked (:func:`_check_digit_images`), on the weights' device and in their dtype."""
+        weight = self.fc1.weight
+        return _check_digit_images(x, self.image_size).to(weight.device, weight.dtype)
 
     @torch.no_grad()
     def _eval_batches(self, x: torch.Tensor, fn, batch_size: int = 1024) -> torch.Tensor:
-        x = _check_digit_images(x, self.image_size)
-        was_training = self.training
-        self.eval()
-        try:
-            return torch.cat([fn(chunk.to(self._device())) for chunk in torch.split(x, batch_size)])
-        finally:
-            self.train(was_training)
+        x, weight = _check_digit_images(x, self.image_size), self.fc1.weight
+        with evaluating(self):
+            return torch.cat([fn(chunk.to(weight.device, weight.dtype)) for chunk in torch.split(x, batch_size)])
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The ``fc1`` activations (n, 64) in eval mode, no gradients: the features for FID/KID/PR."""
@@ -140,22 +137,32 @@ class DigitsClassifier(nn.Module):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError("DigitsClassifier.loss expects a batch (images, labels)")
         x, y = batch
-        x = _check_digit_images(x, self.image_size)
+        x = self._checked(x)
+        y = _check_labels(y, len(x)).to(x.device)
         return F.cross_entropy(self(self._augment(x)), y)
 
 
+def _check_labels(labels, n: int) -> torch.Tensor:
+    """Integer digit labels ``(n,)`` with values 0..9."""
+    labels = check_tensor("labels", labels, ndim=1, dtype="integer", low=0, high=9, what="(digits 0-9)")
+    if labels.shape[0] != n:
+        raise ValueError(f"labels must hold one label per image ({n}), got {labels.shape[0]}")
+    return labels
+
+
 def accuracy(model: DigitsClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of ``images`` whose predicted class equals ``labels``."""
-    if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-        raise ValueError(f"labels must be a 1-D tensor with one label per image ({images.shape[0]})")
+    """Fraction of ``images`` whose predicted class equals ``labels`` (integers 0..9, one per image)."""
+    if not isinstance(model, DigitsClassifier):
+        raise TypeError(f"model must be a DigitsClassifier, got {type(model).__name__}")
+    images = _check_digit_images(images, model.image_size)
+    labels = _check_labels(labels, images.shape[0])
     return float((model.predict(images).cpu() == labels.cpu()).double().mean())
 
 
 def new_classifier(seed: int = 0) -> DigitsClassifier:
     """A fresh :class:`DigitsClassifier` whose initial weights depend only on ``seed``
     (drawn from a forked generator: the global random state is left as it was)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(check_int("seed", seed, minimum=0))
+    with seeded(seed):
         return DigitsClassifier()
 
 
@@ -165,23 +172,24 @@ def train_digits_classifier(
     """Train ``model`` (a new :class:`DigitsClassifier` if None) on ``data.digits("train")``:
     ``steps`` Adam steps, batch 128, lr 2e-3, weight decay 1e-4. Returns it in eval mode."""
     from course_gen.data import digits
-    from course_gen.train import train
+    from course_gen.train import MAX_STEPS, train
 
-    model = new_classifier(seed) if model is None else model
-    if not isinstance(model, DigitsClassifier):
+    if model is not None and not isinstance(model, DigitsClassifier):
         raise TypeError(f"model must be a DigitsClassifier or None, got {type(model).__name__}")
+    steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
+    device = resolve_device(device)
+    model = new_classifier(seed) if model is None else model
     x, y = digits("train")
-    train(model, (x, y), steps=check_int("steps", steps, minimum=1), batch_size=128, lr=2e-3,
+    train(model, (x, y), steps=steps, batch_size=128, lr=2e-3,
           weight_decay=1e-4, device=device, seed=seed, progress=False)
     return model.eval()
 
 
 def digits_classifier(device=None, root=None) -> DigitsClassifier:
     """The shipped classifier (sha256-checked), or one trained now if the checkpoint is missing
-    or altered; in eval mode on ``device`` (default :func:`course_gen.device`)."""
-    import course_gen
-
-    target = course_gen.device() if device is None else course_gen.device(str(device))
+    or altered; in eval mode on ``device`` (default :func:`course_gen.device`). ``root``: the folder
+    of the checkpoint (default ``assets/``); one that does not exist raises ``ValueError``."""
+    target = resolve_device(device)
     model, _ = checkpoints.load_or_train(
         new_classifier(0), CHECKPOINT_NAME, lambda m: train_digits_classifier(m, steps=TRAIN_STEPS, device="cpu"), root=root
     )

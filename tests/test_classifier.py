@@ -102,3 +102,33 @@ def test_mnist_sized_classifier_checks_its_input_size():
         model.probs(torch.rand(2, 1, 8, 8))
     with pytest.raises(ValueError, match="image_size must be 8 .* or 28 .*, got 12"):
         DigitsClassifier(image_size=12)
+
+
+def test_accuracy_refuses_labels_outside_0_to_9_and_bad_shapes(shipped):
+    x, y = digits("test")
+    for labels, message in ((y + 10, r"\[0, 9\]"), (-y - 1, r"\[0, 9\]"), (y.float(), "integer"), (y[:5], "one label per image")):
+        with pytest.raises((ValueError, TypeError), match=message):
+            classifier.accuracy(shipped, x, labels)
+
+
+def test_float64_images_are_cast(shipped):
+    x, _ = digits("test")
+    torch.testing.assert_close(shipped.probs(x.double()), shipped.probs(x))
+    torch.testing.assert_close(shipped(x[:4].double()), shipped(x[:4]))
+
+
+def test_a_root_that_does_not_exist_raises_instead_of_training(tmp_path):
+    with pytest.raises(ValueError, match="no such folder"):
+        classifier.digits_classifier(device="cpu", root=tmp_path / "asets")
+
+
+def test_features_leave_the_training_mode_and_the_global_stream_alone(shipped):
+    state = torch.random.get_rng_state()
+    classifier.new_classifier(3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    shipped.train()
+    try:
+        shipped.features(digits("test")[0][:4])
+        assert shipped.training
+    finally:
+        shipped.eval()
