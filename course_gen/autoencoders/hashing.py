@@ -135,9 +135,7 @@ def precision_at_k(
         ("query_labels", query_labels, query_codes),
         ("database_labels", database_labels, database_codes),
     ):
-        check_tensor(name, labels, dtype=None, what="(one integer label per code)")
-        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-            raise TypeError(f"{name} must be an integer tensor (one class label per code), got {labels.dtype}")
+        check_tensor(name, labels, dtype="integer", what="(one integer label per code)")
         count = codes.shape[0] if isinstance(codes, torch.Tensor) and codes.ndim else None
         if labels.ndim != 1 or (count is not None and labels.shape[0] != count):
             raise ValueError(

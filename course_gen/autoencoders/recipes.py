@@ -4,10 +4,8 @@ shipped model, and :func:`shipped`, which loads the trained weights (or trains t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -200,19 +198,6 @@ def train_recipe(name: str, model: nn.Module | None = None, device=None, progres
     return model.eval()
 
 
-def _check_root(root, retrain: bool):
-    """``root`` as given (None: the shipped assets); a folder that must exist unless retraining."""
-    if root is None:
-        return None
-    if not isinstance(root, (str, os.PathLike)):
-        raise TypeError(f"root must be None, a str or a path, got {type(root).__name__}")
-    if not retrain and not Path(root).is_dir():
-        raise ValueError(
-            f"root {str(root)!r} is not a folder: nothing to load from (pass retrain=True to train and save there)"
-        )
-    return root
-
-
 def shipped(name: str, retrain: bool = False, device=None, root=None) -> nn.Module:
     """Notebook 02's model ``name`` with its shipped weights, in eval mode, on ``device``.
 
@@ -228,7 +213,6 @@ def shipped(name: str, retrain: bool = False, device=None, root=None) -> nn.Modu
     check_bool("retrain", retrain)
     if device is not None:
         device = resolve_device(device)
-    root = _check_root(root, retrain)
     with seeded(RECIPES[name].seed):  # the same initial weights on every retraining
         model = RECIPES[name].build()
     model, _ = load_or_train(model, name, lambda m: train_recipe(name, m, device), root=root, retrain=retrain,
