@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from course_gen._checks import check_int
+from course_gen.runtime import model_device
 
 __all__ = [
     "COURSE_STYLE",
@@ -182,15 +183,6 @@ def image_grid(
 # ----------------------------------------------------------------------------- 2-D densities
 
 
-def _infer_device(fn) -> torch.device:
-    """The device of the module behind ``fn`` (a module or its bound method), else cpu."""
-    owner = fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)
-    if isinstance(owner, torch.nn.Module):
-        for tensor in owner.parameters():
-            return tensor.device
-    return torch.device("cpu")
-
-
 def density_grid(
     log_prob_fn: Callable[[torch.Tensor], torch.Tensor],
     xlim=(-4, 4),
@@ -212,8 +204,10 @@ def density_grid(
     xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     grid_x, grid_y = np.meshgrid(xs, ys)  # grid_x[i, j] = xs[j], grid_y[i, j] = ys[i]
     points = torch.as_tensor(np.stack([grid_x.ravel(), grid_y.ravel()], axis=1), dtype=torch.float32)
+    owner = log_prob_fn if isinstance(log_prob_fn, torch.nn.Module) else getattr(log_prob_fn, "__self__", None)
+    device = model_device(owner) if isinstance(owner, torch.nn.Module) else torch.device("cpu")
     with torch.no_grad():
-        log_p = log_prob_fn(points.to(_infer_device(log_prob_fn)))
+        log_p = log_prob_fn(points.to(device))
     if not isinstance(log_p, torch.Tensor):
         raise TypeError(f"log_prob_fn must return a tensor, got {type(log_p).__name__}")
     if log_p.shape != (n * n,):

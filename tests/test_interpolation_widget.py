@@ -228,3 +228,28 @@ def test_latent_explorer_redraws_when_a_coordinate_moves():
     assert second != first
     widget.z2.value = -2.5
     assert drawn(widget) != second
+
+
+def test_the_paths_live_outside_the_widgets_and_are_re_exported():
+    import importlib
+
+    from course_gen import latent
+
+    widget_module = importlib.import_module("course_gen.widgets.interpolation")
+
+    assert widgets.lerp is latent.lerp and widgets.slerp is latent.slerp
+    assert widget_module.interpolation_path is latent.interpolation_path and widget_module.PATHS == latent.PATHS
+
+
+@pytest.mark.parametrize("function", ["lerp", "slerp"])
+def test_nan_codes_and_nan_t_are_refused(function):
+    from course_gen import latent
+
+    z = torch.randn(4)
+    with pytest.raises(ValueError, match="NaN"):
+        getattr(latent, function)(torch.full((4,), float("nan")), z, 0.5)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        getattr(latent, function)(z, -z, float("nan"))
+    with pytest.raises(TypeError, match="floating-point"):
+        getattr(latent, function)(z.to(torch.complex64), z.to(torch.complex64), 0.5)
+    torch.testing.assert_close(getattr(latent, function)(z.double(), -z.double() + 1, 0.0), z.double())

@@ -189,7 +189,7 @@ def test_use_course_style_changes_rcparams_only_when_called():
 
 def test_importing_plotting_does_not_import_plotly_or_ipywidgets():
     code = (
-        "import sys, course_gen.plotting, course_gen.train, course_gen.checkpoints;"
+        "import sys, course_gen.plotting, course_gen.train, course_gen.checkpoints, course_gen.latent;"
         "bad = [m for m in ('plotly', 'ipywidgets') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -2,7 +2,8 @@
 
 Written once for every model with a decoder (autoencoders, VAEs, GANs):
 
-- :func:`lerp` and :func:`slerp`, the two paths between codes ``z_a`` and ``z_b``;
+- :func:`lerp` and :func:`slerp`, the two paths between codes ``z_a`` and ``z_b`` (defined in
+  :mod:`course_gen.latent`, re-exported here);
 - :func:`interpolation`: a slider (and play button) moving ``t`` from 0 to 1 along the
   path, redrawing the decoded image, next to the pixel-space blend ``(1 - t) x_a + t x_b``;
 - :func:`latent_map`: for a 2-D code, the codes of the data as a scatter plot next to a
@@ -26,7 +27,9 @@ import torch
 from matplotlib.patches import Rectangle
 
 from course_gen._checks import check_choice, check_int
-from course_gen.plotting import _infer_device, make_grid
+from course_gen.latent import PATHS, check_codes, check_t, interpolation_path, lerp, slerp
+from course_gen.plotting import make_grid
+from course_gen.runtime import model_device
 from course_gen.widgets._figure_view import figure_view
 
 __all__ = [
@@ -40,98 +43,6 @@ __all__ = [
     "lerp",
     "slerp",
 ]
-
-#: The paths :func:`interpolation` offers.
-PATHS = ("linear", "spherical")
-
-#: Below this angle (radians) between the codes, :func:`slerp` falls back to :func:`lerp`.
-_SMALL_ANGLE = 1e-6
-
-
-# ============================================================================ paths
-
-
-def _check_codes_pair(z_a, z_b) -> None:
-    for name, z in (("z_a", z_a), ("z_b", z_b)):
-        if not isinstance(z, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(z).__name__}")
-        if not z.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point tensor, got dtype {z.dtype}")
-        if z.numel() == 0:
-            raise ValueError(f"{name} is empty")
-    if z_a.shape != z_b.shape:
-        raise ValueError(
-            f"z_a and z_b must have the same shape, got {tuple(z_a.shape)} and {tuple(z_b.shape)}"
-        )
-
-
-def _check_t(t) -> tuple[torch.Tensor, bool]:
-    """``t`` as a float64 1-D tensor, and whether it was a single number."""
-    if isinstance(t, torch.Tensor):
-        if t.ndim > 1:
-            raise ValueError(f"t must be a number or a 1-D tensor of numbers, got shape {tuple(t.shape)}")
-        values, scalar = t.detach().to("cpu", torch.float64).reshape(-1), t.ndim == 0
-    elif isinstance(t, (int, float)) and not isinstance(t, bool):
-        values, scalar = torch.tensor([float(t)], dtype=torch.float64), True
-    else:
-        raise TypeError(f"t must be a number in [0, 1] or a 1-D tensor of them, got {type(t).__name__}")
-    if values.numel() == 0 or not bool(((values >= 0) & (values <= 1)).all()):
-        raise ValueError(f"t must lie in [0, 1] (0 gives z_a, 1 gives z_b), got {values.tolist()}")
-    return values, scalar
-
-
-def _weights_to_points(
-    weight_a: torch.Tensor, weight_b: torch.Tensor, z_a, z_b, scalar: bool
-) -> torch.Tensor:
-    shape = (-1,) + (1,) * z_a.ndim
-    wa = weight_a.to(z_a.device, z_a.dtype).reshape(shape)
-    wb = weight_b.to(z_a.device, z_a.dtype).reshape(shape)
-    points = wa * z_a + wb * z_b
-    return points[0] if scalar else points
-
-
-def lerp(z_a: torch.Tensor, z_b: torch.Tensor, t) -> torch.Tensor:
-    """Linear interpolation ``z(t) = (1 - t) z_a + t z_b``, ``t`` in [0, 1].
-
-    ``t`` a number: one point, shaped like ``z_a``; ``t`` a 1-D tensor of ``T`` values:
-    ``T`` points stacked along a new first axis.
-    """
-    _check_codes_pair(z_a, z_b)
-    ts, scalar = _check_t(t)
-    return _weights_to_points(1 - ts, ts, z_a, z_b, scalar)
-
-
-def slerp(z_a: torch.Tensor, z_b: torch.Tensor, t) -> torch.Tensor:
-    """Spherical linear interpolation, ``t`` in [0, 1]:
-
-    ``z(t) = sin((1 - t) W) / sin(W) z_a + sin(t W) / sin(W) z_b``, where
-    ``W = arccos(<z_a, z_b> / (|z_a| |z_b|))`` is the angle between the codes (flattened).
-
-    It moves along the great circle from ``z_a`` to ``z_b``: when ``|z_a| = |z_b|`` every
-    point keeps that norm, whereas the linear path cuts through the inside of the sphere
-    (at ``t = 1/2`` its norm is ``cos(W/2)`` times smaller). Under a Gaussian prior in many
-    dimensions nearly all the mass sits near one norm, so slerp stays where codes live.
-    Falls back to :func:`lerp` when the codes are (nearly) parallel. Shapes as in :func:`lerp`.
-    """
-    _check_codes_pair(z_a, z_b)
-    ts, scalar = _check_t(t)
-    a, b = z_a.detach().reshape(-1).to(torch.float64), z_b.detach().reshape(-1).to(torch.float64)
-    norms = a.norm() * b.norm()
-    if float(norms) == 0.0:
-        return _weights_to_points(1 - ts, ts, z_a, z_b, scalar)
-    omega = torch.arccos((a @ b / norms).clamp(-1.0, 1.0)).cpu()
-    if float(torch.sin(omega)) < _SMALL_ANGLE:
-        return _weights_to_points(1 - ts, ts, z_a, z_b, scalar)
-    weight_a = torch.sin((1 - ts) * omega) / torch.sin(omega)
-    weight_b = torch.sin(ts * omega) / torch.sin(omega)
-    return _weights_to_points(weight_a, weight_b, z_a, z_b, scalar)
-
-
-def interpolation_path(z_a: torch.Tensor, z_b: torch.Tensor, ts, path: str = "linear") -> torch.Tensor:
-    """The codes at ``ts`` along the ``"linear"`` (:func:`lerp`) or ``"spherical"`` (:func:`slerp`) path."""
-    check_choice("path", path, PATHS)
-    return (lerp if path == "linear" else slerp)(z_a, z_b, ts)
-
 
 # ============================================================================ decoding
 
@@ -194,7 +105,9 @@ def _single_image(x, shape: tuple[int, ...], name: str) -> torch.Tensor:
 
 @torch.no_grad()
 def _decode_images(decode, codes: torch.Tensor, image_shape) -> torch.Tensor:
-    device = _infer_device(decode)
+    """``decode(codes)`` as images on the CPU; codes go to the device of the module behind ``decode``."""
+    owner = decode if isinstance(decode, torch.nn.Module) else getattr(decode, "__self__", None)
+    device = model_device(owner) if isinstance(owner, torch.nn.Module) else torch.device("cpu")
     images = decode(codes.to(device))
     return _as_images(images, image_shape, "decode(z)")
 
@@ -253,9 +166,9 @@ def draw_interpolation(
     whole latent path (and the pixel path) in ``frames`` steps, the frame nearest ``t`` in red.
     """
     _check_decode(decode)
-    _check_codes_pair(z_a, z_b)
+    check_codes(z_a, z_b)
     check_choice("path", path, PATHS)
-    ts, scalar = _check_t(t)
+    ts, scalar = check_t(t)
     if not scalar:
         raise ValueError(f"t must be one number in [0, 1] (the slider position), got {ts.tolist()}")
     t = float(ts[0])
@@ -327,7 +240,7 @@ def interpolation(
     ``image`` (an ``ipywidgets.Image`` with the PNG drawn last by :func:`draw_interpolation`).
     """
     _check_decode(decode)
-    _check_codes_pair(z_a, z_b)
+    check_codes(z_a, z_b)
     steps = check_int("steps", steps, minimum=1, maximum=1000)
     check_choice("path", path, PATHS)
     image_shape = _check_image_shape(image_shape)
