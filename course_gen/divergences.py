@@ -28,15 +28,21 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["SUM_TOLERANCE", "as_float64", "binned_jsd", "histogram2d", "jsd", "kl"]
+from course_gen._checks import check_int, check_positive_number
+
+__all__ = ["SUM_TOLERANCE", "as_distribution", "as_float64", "binned_jsd", "histogram2d", "jsd", "kl"]
 
 #: How far a distribution's entries may sum from 1 (float32 rounding of a softmax stays well within).
 SUM_TOLERANCE = 1e-4
+#: The most bins per side :func:`histogram2d` takes (a grid of a million cells).
+MAX_BINS = 1000
 
 
 def as_float64(name: str, value) -> torch.Tensor:
     """``value`` (a tensor, NumPy array or list of real numbers) as a detached float64 tensor;
-    a ``TypeError`` for anything else, a ``ValueError`` for NaN."""
+    a ``TypeError`` for anything else, a ``ValueError`` for NaN or inf."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (the argument's name for messages), got {type(name).__name__}")
     if isinstance(value, torch.Tensor):
         tensor = value.detach()
     elif isinstance(value, (np.ndarray, list, tuple)):
@@ -51,7 +57,15 @@ def as_float64(name: str, value) -> torch.Tensor:
     tensor = tensor.to(torch.float64)
     if bool(torch.isnan(tensor).any()):
         raise ValueError(f"{name} contains NaN")
+    if bool(torch.isinf(tensor).any()):
+        raise ValueError(f"{name} contains inf: expected finite numbers")
     return tensor
+
+
+def as_distribution(name: str, value) -> torch.Tensor:
+    """``value`` as a float64 tensor whose last axis holds distributions (entries >= 0 summing to 1
+    within :data:`SUM_TOLERANCE`), checked as :func:`kl` and :func:`jsd` check their inputs."""
+    return _as_distribution(name, value)[0]
 
 
 def _as_distribution(name: str, value) -> tuple[torch.Tensor, bool]:
@@ -151,13 +165,12 @@ def histogram2d(points: torch.Tensor, bins: int = 40, limit: float = 4.0) -> tor
     ``[-limit, limit]^2``, as a flat float64 distribution ``(bins * bins,)``.
 
     Points outside the square are clipped into the border cells, so every point counts and
-    the result sums to 1: ``p_cell = #points in the cell / n``.
+    the result sums to 1: ``p_cell = #points in the cell / n``. ``points``: finite floating
+    ``(n, 2)``, ``n >= 1``; ``bins`` at most :data:`MAX_BINS`.
     """
     points = _check_points("points", points)
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ValueError(f"bins must be an int >= 1, got {bins!r}")
-    if not isinstance(limit, (int, float)) or isinstance(limit, bool) or not limit > 0:
-        raise ValueError(f"limit must be a number > 0, got {limit!r}")
+    bins = check_int("bins", bins, minimum=1, maximum=MAX_BINS)
+    limit = check_positive_number("limit", limit)
     cell = ((points + limit) / (2 * limit) * bins).floor().long().clamp(0, bins - 1)
     counts = torch.bincount(cell[:, 0] * bins + cell[:, 1], minlength=bins * bins).to(torch.float64)
     return counts / len(points)

@@ -7,8 +7,10 @@ of every step's loss.
     >>> history = train(model, x, steps=500, lr=1e-3)   # doctest: +SKIP
     >>> history.last(50)                                 # doctest: +SKIP
 
-Pieces other loops reuse (``gan.GANTrainer``): :class:`History`, :func:`check_loss` (the divergence
-check, which raises :class:`TrainingDivergedError` with the history attached) and :func:`make_optimizer`.
+Pieces other loops reuse (``gan.GANTrainer``): :class:`History` and :func:`record`, :func:`check_loss`
+(the divergence check, which raises :class:`TrainingDivergedError` with the history attached),
+:func:`check_callback` / :func:`wants_stop` (the callback protocol), :func:`note_interrupt` (the stop
+button) and :func:`make_optimizer`.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from torch import nn
 from course_gen._checks import check_bool, check_int, check_nonnegative, check_positive_number, check_tensor
 from course_gen.runtime import env_flag, resolve_device, seed_everything
 
-__all__ = ["EXPLOSION_FACTOR", "History", "MAX_STEPS", "OPTIMIZERS", "TrainingDivergedError", "check_loss",
-           "make_optimizer", "to_device", "train"]
+__all__ = ["EXPLOSION_FACTOR", "History", "MAX_STEPS", "OPTIMIZERS", "TrainingDivergedError", "check_callback",
+           "check_loss", "make_optimizer", "note_interrupt", "record", "to_device", "train", "wants_stop"]
 
 #: Optimizer names :func:`train` accepts.
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -146,10 +148,6 @@ def _check_model(model) -> None:
 
 
 # ----------------------------------------------------------------------------- pieces
-
-
-#: Kept for ``gan.py`` until it imports :func:`course_gen.runtime.resolve_device` itself.
-_resolve_device = resolve_device
 
 
 def make_optimizer(params, optimizer="adam", lr: float = 1e-3, weight_decay: float = 0.0):
@@ -311,11 +309,31 @@ def _split_loss(output) -> tuple[torch.Tensor, dict[str, float]]:
     return loss.reshape(()), metrics
 
 
-def _record(history: History, loss_value: float, metrics: dict[str, float]) -> None:
+def record(history: History, loss_value: float, metrics: Mapping[str, float]) -> None:
+    """Append one step's loss and its other metrics to ``history`` (every loop does this after a step)."""
     history.loss.append(loss_value)
     for key, value in metrics.items():
         history.metrics.setdefault(key, []).append(value)
     history.steps += 1
+
+
+def check_callback(callback):
+    """Return ``callback`` if it is None or callable as ``callback(step, history)``; TypeError otherwise."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    return callback
+
+
+def wants_stop(callback, step: int, history: History) -> bool:
+    """Run ``callback(step, history)`` after a step (if there is one); True when it asks to stop early."""
+    return callback is not None and callback(step, history) is True
+
+
+def note_interrupt(history: History) -> None:
+    """What a loop does on KeyboardInterrupt (the notebook's stop button): mark the history and say so."""
+    history.interrupted = True
+    print(f"[course_gen] training interrupted after {history.steps} steps: returning the history so far "
+          "(history.interrupted is True)")
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -378,8 +396,7 @@ def train(
     check_bool("progress", progress)
     if grad_clip is not None:
         grad_clip = check_positive_number("grad_clip", grad_clip)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    check_callback(callback)
     if desc is not None and not isinstance(desc, str):
         raise TypeError(f"desc must be a str or None, got {type(desc).__name__}")
     target = resolve_device(device)
@@ -402,18 +419,16 @@ def train(
     try:
         for step, batch in enumerate(batches, start=1):
             loss_value, metrics = _train_step(model, opt, to_device(batch, target), grad_clip, step, total, history)
-            _record(history, loss_value, metrics)
+            record(history, loss_value, metrics)
             bar.update(1)
             if step % log_every == 0:
                 bar.set_postfix(loss=f"{loss_value:.4g}", refresh=False)
-            if callback is not None and callback(step, history) is True:
+            if wants_stop(callback, step, history):
                 break
             if steps is not None and step >= steps:
                 break
     except KeyboardInterrupt:
-        history.interrupted = True
-        print(f"[course_gen] training interrupted after {history.steps} steps: returning the history so far "
-              "(history.interrupted is True)")
+        note_interrupt(history)
     finally:
         history.seconds = time.perf_counter() - start
         bar.close()

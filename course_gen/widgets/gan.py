@@ -32,6 +32,7 @@ import torch
 from course_gen import gan
 from course_gen._checks import check_choice, check_int, check_positive_number, check_seed
 from course_gen.data import TOY2D_NAMES, toy2d
+from course_gen.runtime import model_device
 from course_gen.widgets._figure_view import figure_view
 
 __all__ = ["GANPlayground", "draw_playground", "gan_playground"]
@@ -112,7 +113,7 @@ class GANPlayground:
     def fake_samples(self) -> torch.Tensor:
         """``G(fixed_noise)``: the generator's samples the figure shows, ``(300, 2)`` on the CPU."""
         generator = self.trainer.generator
-        return generator(self.fixed_noise.to(gan._module_device(generator))).cpu()
+        return generator(self.fixed_noise.to(model_device(generator))).cpu()
 
     def draw(self):
         return draw_playground(self)
@@ -133,7 +134,7 @@ def _push_directions(playground: GANPlayground, fakes: torch.Tensor) -> np.ndarr
     """``-grad_x`` of the generator's loss at each fake sample: where ``G`` is pushed to move it."""
     trainer = playground.trainer
     discriminator = trainer.discriminator
-    x = fakes.to(gan._module_device(discriminator)).clone().requires_grad_(True)
+    x = fakes.to(model_device(discriminator)).clone().requires_grad_(True)
     loss = gan.generator_loss(discriminator(x), trainer.loss) * len(x)  # per-sample gradients
     (grad,) = torch.autograd.grad(loss, x)
     return (-grad).cpu().numpy()
@@ -143,7 +144,7 @@ def _push_directions(playground: GANPlayground, fakes: torch.Tensor) -> np.ndarr
 def _warped_grid(playground: GANPlayground) -> list[np.ndarray]:
     """Images under ``G`` of the lines ``z1 = c`` and ``z2 = c`` of a grid over [-2, 2]^2."""
     generator = playground.trainer.generator
-    device = gan._module_device(generator)
+    device = model_device(generator)
     t = torch.linspace(-2.5, 2.5, 60)
     lines = []
     for c in torch.linspace(-2, 2, GRID_LINES):
