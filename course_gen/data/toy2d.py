@@ -15,6 +15,10 @@ model's log-likelihood with the truth:
 
 ``"moons"``, ``"spirals"`` and ``"swissroll"`` are sampled from noisy curves and have no
 closed-form density.
+
+Target energies: ``energy_log_density(name, z)`` is ``-U(z)`` for the four unnormalised test densities
+``U1``..``U4`` of Rezende and Mohamed (2015) (:data:`ENERGY_NAMES`), the targets of notebook 04's
+variational flows (also importable from :mod:`course_gen.flows`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import math
 
 import torch
 
-from course_gen._checks import check_choice, check_int, check_seed
+from course_gen._checks import check_choice, check_int, check_seed, check_tensor
 
 #: The names ``toy2d`` accepts.
 TOY2D_NAMES = ("moons", "circles", "8gaussians", "ring", "checkerboard", "spirals", "swissroll")
@@ -248,3 +252,34 @@ def toy2d_log_prob(name: str, x: torch.Tensor) -> torch.Tensor:
     x = _check_points(x)
     work_dtype = torch.float32 if x.device.type == "mps" else torch.float64
     return _LOG_PROBS[name](x.to(work_dtype)).to(x.dtype)
+
+
+# ----------------------------------------------------------------------------- target energies
+#: The four unnormalised 2-D test densities of Rezende and Mohamed (2015), ``p(z) ~ exp(-U(z))``: targets
+#: for variational flows (notebook 04), known only up to their normaliser.
+ENERGY_NAMES = ("U1", "U2", "U3", "U4")
+
+
+def energy_log_density(name: str, z: torch.Tensor) -> torch.Tensor:
+    """``-U(z)`` for Rezende and Mohamed's test energies (unnormalised log-density), ``z`` ``(B, 2)``.
+
+    With ``w1 = sin(2 pi z1 / 4)``, ``w2 = 3 exp(-((z1 - 1) / 0.6)^2 / 2)``, ``w3 = 3 sigm((z1 - 1) / 0.3)``:
+    U1 = ``((|z| - 2) / 0.4)^2 / 2 - log(exp(-((z1 - 2) / 0.6)^2 / 2) + exp(-((z1 + 2) / 0.6)^2 / 2))``;
+    U2 = ``((z2 - w1) / 0.4)^2 / 2``; U3 = ``-log(exp(-((z2 - w1) / 0.35)^2 / 2) + exp(-((z2 - w1 + w2) / 0.35)^2 / 2))``;
+    U4 = ``-log(exp(-((z2 - w1) / 0.4)^2 / 2) + exp(-((z2 - w1 + w3) / 0.35)^2 / 2))``.
+    The result has ``z``'s dtype and device.
+    """
+    check_choice("energy", name, ENERGY_NAMES)
+    z = check_tensor("z", z, shape=(None, 2), dtype="float", what="(points (B, 2))")
+    z1, z2 = z[:, 0], z[:, 1]
+    w1 = torch.sin(2 * math.pi * z1 / 4)
+    if name == "U1":
+        ring = 0.5 * ((z.norm(dim=1) - 2) / 0.4) ** 2
+        return -ring + torch.logaddexp(-0.5 * ((z1 - 2) / 0.6) ** 2, -0.5 * ((z1 + 2) / 0.6) ** 2)
+    if name == "U2":
+        return -0.5 * ((z2 - w1) / 0.4) ** 2
+    if name == "U3":
+        w2 = 3 * torch.exp(-0.5 * ((z1 - 1) / 0.6) ** 2)
+        return torch.logaddexp(-0.5 * ((z2 - w1) / 0.35) ** 2, -0.5 * ((z2 - w1 + w2) / 0.35) ** 2)
+    w3 = 3 * torch.sigmoid((z1 - 1) / 0.3)
+    return torch.logaddexp(-0.5 * ((z2 - w1) / 0.4) ** 2, -0.5 * ((z2 - w1 + w3) / 0.35) ** 2)

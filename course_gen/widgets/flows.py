@@ -27,11 +27,11 @@ import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-
 from matplotlib.colors import ListedColormap
 
 from course_gen._checks import check_bool, check_choice, check_int
 from course_gen.flows import Flow, coupling_mask, planar_map, radial_map
+from course_gen.runtime import model_device
 from course_gen.widgets._figure_view import figure_view
 
 __all__ = ["KINDS", "coupling_mask_viewer", "draw_coupling_masks", "draw_dequantization_noise",
@@ -196,11 +196,10 @@ def draw_grid_deformation(flow: Flow, x: torch.Tensor, n_samples: int = 800, see
         raise ValueError(f"draw_grid_deformation needs a flow on 2-D points, got event shape {flow.event_shape}")
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"x must be a tensor (N, 2), got {getattr(x, 'shape', type(x).__name__)}")
-    device = next(flow.parameters()).device
-    dtype = next(flow.parameters()).dtype
-    x = x[:n_samples].to(device, dtype)
+    device = model_device(flow)
+    x = x[:n_samples].to(device)  # the flow casts it to its own dtype
     z = flow(x)[0]
-    z_samples = flow.base.sample(min(n_samples, len(x)), torch.Generator().manual_seed(seed)).to(device, dtype)
+    z_samples = flow.base.sample(min(n_samples, len(x)), torch.Generator().manual_seed(seed)).to(device)
     x_generated = flow.inverse(z_samples)[0]
     fig, axes = plt.subplots(2, 2, figsize=(6, 6))
     panels = [
@@ -213,7 +212,7 @@ def draw_grid_deformation(flow: Flow, x: torch.Tensor, n_samples: int = 800, see
     colours = plt.cm.coolwarm(np.linspace(0, 1, n_lines))
     for ax, points, lines, mapping, title, limits in panels:
         for index, line in enumerate(lines):
-            line = line.to(device, dtype)
+            line = line.to(device)
             drawn = (mapping(line) if mapping is not None else line).cpu().numpy()
             ax.plot(drawn[:, 0], drawn[:, 1], color=colours[index % n_lines], linewidth=0.8, alpha=0.7)
         points = points.cpu().numpy()
@@ -277,7 +276,7 @@ def draw_dequantization_noise(model, x: torch.Tensor, seed: int = 0, n_show: int
         raise ValueError(f"draw_dequantization_noise is for binary images (2 levels), the model has {model.n_levels}")
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[0] < n_show:
         raise ValueError(f"x must be binary images (N >= {n_show}, 1, H, W), got {getattr(x, 'shape', type(x).__name__)}")
-    device = next(model.parameters()).device
+    device = model_device(model)
     generator = torch.Generator().manual_seed(seed)
     u_learned, _ = model.dequantizer.sample(x.to(device), generator)
     u_learned = u_learned.cpu()
