@@ -6,47 +6,28 @@ the pixels before it); from them :class:`_AutoregressiveImageModel` derives
 - ``log_prob(x)`` and ``loss(x)`` with :func:`pixel_nll` (Bernoulli or K-way softmax per pixel);
 - ``sample(n)`` and ``complete(x, observed_mask)``: one network evaluation per pixel, in order
   (on the whole image, or with ``local`` on the window that reaches the pixel).
+
+Images are floating-point tensors (B, C, H, W) of pixel levels 0., 1., ...; float64 (or float16)
+images are cast to the model's dtype (and moved to its device), integer tensors are refused.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import check_bool, check_int, check_seed
+from course_gen._checks import check_bool, check_int, check_seed, check_tensor
+from course_gen.autoregressive.masks import MAX_CHANNELS, MAX_SIDE
+from course_gen.runtime import evaluating, model_device
 
+#: Bounds: pixel levels K (a K-way softmax per pixel) and images drawn by one ``sample`` call.
+MAX_LEVELS = 2**16
+MAX_SAMPLES = 100_000
 
-def _check_images(x, channels: int, n_levels: int, name: str = "x") -> torch.Tensor:
-    """``x`` must be a float tensor (B, channels, H, W) with values in {0, ..., n_levels - 1}."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of images, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor (values 0., 1., ...), got dtype {x.dtype}")
-    if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"{name} must have shape (B, {channels}, H, W), got {tuple(x.shape)}")
-    levels = torch.arange(n_levels, device=x.device, dtype=x.dtype)
-    if not bool(torch.isin(x, levels).all()):
-        raise ValueError(
-            f"{name} must hold pixel values in {{0, ..., {n_levels - 1}}} "
-            f"({'binary images' if n_levels == 2 else f'{n_levels} levels'}), "
-            f"got values in [{float(x.min()):.3g}, {float(x.max()):.3g}]"
-        )
-    return x
-
-
-def _check_shape(shape, channels: int) -> tuple[int, int, int]:
-    """``(H, W)`` or ``(C, H, W)`` as ``(C, H, W)``."""
-    if not isinstance(shape, Sequence) or len(shape) not in (2, 3):
-        raise ValueError(f"shape must be (H, W) or (C, H, W), got {shape!r}")
-    dims = tuple(check_int("shape entry", s, minimum=1) for s in shape)
-    if len(dims) == 2:
-        dims = (channels, *dims)
-    if dims[0] != channels:
-        raise ValueError(f"shape has {dims[0]} channels but the model models {channels}")
-    return dims
 
 class _AutoregressiveImageModel(nn.Module):
     """What every model here shares: log_prob, loss, sample and complete from ``forward``'s logits.
@@ -58,18 +39,41 @@ class _AutoregressiveImageModel(nn.Module):
     channels: int = 1
     n_levels: int = 2
 
+    def _network_input(self, x, flat_size: int | None = None) -> torch.Tensor:
+        """``x`` checked (a finite floating-point tensor (B, C, H, W), or with ``flat_size`` any
+        (B, ...) of that many values per image) and cast to the parameters' dtype."""
+        if flat_size is None:
+            what = f"of images (B, {self.channels}, H, W)"
+            x = check_tensor("x", x, ndim=4, dtype="float", what=what)
+            if x.shape[1] != self.channels:
+                raise ValueError(f"x must have shape (B, {self.channels}, H, W), got {tuple(x.shape)}")
+        else:
+            what = f"of images (B, {flat_size}) or (B, *{tuple(self.image_shape)})"
+            x = check_tensor("x", x, dtype="float", what=what)
+            if x.ndim < 2 or math.prod(x.shape[1:]) != flat_size:
+                raise ValueError(f"x {what} must have {flat_size} values per image, got shape {tuple(x.shape)}")
+        return x.to(self._dtype())
+
     def _input(self, x: torch.Tensor) -> torch.Tensor:
         """Pixel values scaled to [0, 1] (the network's input)."""
         return x / (self.n_levels - 1)
+
+    def _dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def _images(self, x, name: str = "x") -> torch.Tensor:
+        """``x`` checked by :func:`_check_images`, on the model's device and in its dtype."""
+        return _check_images(x, self.channels, self.n_levels, name).to(model_device(self), self._dtype())
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) in nats, one per image, shape (B,).
 
         Binary: ``sum_pixels [x log sigm(l) + (1 - x) log sigm(-l)]`` with ``l`` the logits;
-        K levels: ``sum_pixels log softmax(l)[x]``.
+        K levels: ``sum_pixels log softmax(l)[x]``. ``x``: floating-point images (cast to the
+        model's dtype and device) holding the levels 0, ..., K - 1.
         """
-        _check_images(x, self.channels, self.n_levels)
-        return -pixel_nll(self(x), x, self.n_levels)
+        x = self._images(x)
+        return -_pixel_nll(self(x), x, self.n_levels)
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         """The mean over the batch of ``-log p(x)`` (nats per image)."""
@@ -79,9 +83,6 @@ class _AutoregressiveImageModel(nn.Module):
         """(channel, row, column) of the pixels in sampling order: raster, R before G before B."""
         channels, height, width = shape
         return [(c, i, j) for i in range(height) for j in range(width) for c in range(channels)]
-
-    def _device(self) -> torch.device:
-        return next(self.parameters()).device
 
     @torch.no_grad()
     def _draw(self, logits_at: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -99,8 +100,17 @@ class _AutoregressiveImageModel(nn.Module):
         return None
 
     def logits_at(self, x: torch.Tensor, c: int, i: int, j: int, local: bool = False) -> torch.Tensor:
-        """The logits of pixel (c, i, j): (B,) or (B, K). ``local``: evaluate the network on the
-        window of :meth:`window` only (exact: nothing outside it reaches the pixel)."""
+        """The logits of pixel (c, i, j) of the images ``x`` (B, C, H, W): (B,) or (B, K). ``local``:
+        evaluate the network on the window of :meth:`window` only (exact: nothing outside it reaches
+        the pixel)."""
+        local = check_bool("local", local)
+        x = self._network_input(x)
+        _, channels, height, width = x.shape
+        c, i, j = (check_int(name, v, minimum=0, maximum=size - 1)
+                   for name, v, size in (("c", c, channels), ("i", i, height), ("j", j, width)))
+        return self._logits_at(x, c, i, j, local)
+
+    def _logits_at(self, x: torch.Tensor, c: int, i: int, j: int, local: bool) -> torch.Tensor:
         reach = self.window() if local else None
         if reach is None:
             logits = self(x)
@@ -115,19 +125,14 @@ class _AutoregressiveImageModel(nn.Module):
     def _fill(self, x: torch.Tensor, observed: torch.Tensor, seed: int, local: bool = False) -> torch.Tensor:
         """Sample every unobserved pixel in order: one network evaluation per pixel to fill
         (on the whole image, or with ``local`` on the window that reaches the pixel)."""
-        seed = check_seed(seed)
-        generator = torch.Generator(device=x.device).manual_seed(seed)
-        was_training = self.training
-        self.eval()  # dropout off while sampling
-        try:
+        generator = torch.Generator(device=x.device).manual_seed(check_seed(seed))
+        with evaluating(self):  # dropout off while sampling
             for c, i, j in self._order(tuple(x.shape[1:])):
                 missing = ~observed[:, c, i, j]
                 if not bool(missing.any()):
                     continue
-                value = self._draw(self.logits_at(x, c, i, j, local), generator)
+                value = self._draw(self._logits_at(x, c, i, j, local), generator)
                 x[:, c, i, j] = torch.where(missing, value, x[:, c, i, j])
-        finally:
-            self.train(was_training)
         return x
 
     def sample(self, n: int, shape=(8, 8), seed: int = 0, local: bool = False) -> torch.Tensor:
@@ -138,10 +143,11 @@ class _AutoregressiveImageModel(nn.Module):
         (:meth:`window`; same images, less work per evaluation on large images).
         Seeded: the same seed gives the same images. Returned on the model's device.
         """
-        n = check_int("n", n, minimum=1)
+        n = check_int("n", n, minimum=1, maximum=MAX_SAMPLES)
         dims = _check_shape(shape, self.channels)
-        x = torch.zeros(n, *dims, device=self._device(), dtype=next(self.parameters()).dtype)
-        return self._fill(x, torch.zeros_like(x, dtype=torch.bool), seed, local=check_bool("local", local))
+        local = check_bool("local", local)
+        x = torch.zeros(n, *dims, device=model_device(self), dtype=self._dtype())
+        return self._fill(x, torch.zeros_like(x, dtype=torch.bool), seed, local=local)
 
     def complete(self, x: torch.Tensor, observed_mask: torch.Tensor, seed: int = 0, local: bool = False) -> torch.Tensor:
         """Fill in the unobserved pixels of ``x`` by sampling them in order, keeping the observed.
@@ -151,13 +157,13 @@ class _AutoregressiveImageModel(nn.Module):
         observed and already drawn pixels. (Pixels after a missing one cannot influence it:
         an autoregressive model only conditions on the past.) Only the missing pixels cost a
         network evaluation: completing the bottom half of an image costs half a sample.
-        ``local``: as in :meth:`sample`. Seeded.
+        ``local``: as in :meth:`sample`. Seeded. Returned on the model's device, in its dtype.
         """
         local = check_bool("local", local)
-        _check_images(x, self.channels, self.n_levels)
-        if not isinstance(observed_mask, torch.Tensor) or observed_mask.dtype != torch.bool:
-            got = observed_mask.dtype if isinstance(observed_mask, torch.Tensor) else type(observed_mask).__name__
-            raise TypeError(f"observed_mask must be a bool tensor, got {got}")
+        x = self._images(x)
+        observed_mask = check_tensor("observed_mask", observed_mask, dtype=None)
+        if observed_mask.dtype != torch.bool:
+            raise TypeError(f"observed_mask must be a bool tensor, got {observed_mask.dtype}")
         try:
             observed = torch.broadcast_to(observed_mask.to(x.device), x.shape)
         except RuntimeError as err:
@@ -177,8 +183,22 @@ def pixel_nll(logits: torch.Tensor, x: torch.Tensor, n_levels: int = 2) -> torch
 
     Binary (``n_levels = 2``, logits shaped like x): ``-sum_pixels [x log sigm(l) + (1-x) log sigm(-l)]``,
     the binary cross-entropy with logits summed (not averaged) over the pixels. K levels
-    (logits (B, K, ...)): ``-sum_pixels log softmax(l)[x]``.
+    (logits (B, K, ...)): ``-sum_pixels log softmax(l)[x]``. ``x`` must hold the levels 0, ..., K - 1
+    (0 or 1 for binary images: other values would give a meaningless, even negative, "NLL").
     """
+    n_levels = check_int("n_levels", n_levels, minimum=2, maximum=MAX_LEVELS)
+    logits = check_tensor("logits", logits, dtype="float")
+    x = check_tensor("x", x, ndim=tuple(range(1, 9)), what="(B, ...)")
+    expected = tuple(x.shape) if n_levels == 2 else (x.shape[0], n_levels, *x.shape[1:])
+    if tuple(logits.shape) != expected:
+        layout = "x's shape" if n_levels == 2 else f"(B, K={n_levels}, ...) for x of shape (B, ...)"
+        raise ValueError(f"logits must have shape {expected} ({layout}), got {tuple(logits.shape)}")
+    _check_levels(x, n_levels, "x")
+    return _pixel_nll(logits, x.to(logits.dtype), n_levels)
+
+
+def _pixel_nll(logits: torch.Tensor, x: torch.Tensor, n_levels: int) -> torch.Tensor:
+    """:func:`pixel_nll` without the checks (for inputs already checked)."""
     if n_levels == 2:
         per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     else:
@@ -186,8 +206,55 @@ def pixel_nll(logits: torch.Tensor, x: torch.Tensor, n_levels: int = 2) -> torch
     return per_pixel.flatten(1).sum(dim=1)
 
 
-def _check_image_shape(image_shape) -> tuple[int, int, int]:
-    if not isinstance(image_shape, Sequence) or len(image_shape) != 3:
-        raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
-    return tuple(check_int("image_shape entry", s, minimum=1) for s in image_shape)
+# ============================================================================ checks
 
+
+def _check_model(model, name: str = "model") -> None:
+    if not isinstance(model, _AutoregressiveImageModel):
+        raise TypeError(f"{name} must be a NADE, MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
+
+
+def _check_levels(x: torch.Tensor, n_levels: int, name: str) -> None:
+    """The values of ``x`` must be the levels 0, ..., n_levels - 1."""
+    if x.dtype == torch.bool or x.numel() == 0:
+        return
+    inside = (x >= 0) & (x <= n_levels - 1)
+    if x.is_floating_point():
+        inside &= x == x.round()
+    if not bool(inside.all()):
+        raise ValueError(
+            f"{name} must hold pixel values in {{0, ..., {n_levels - 1}}} "
+            f"({'binary images' if n_levels == 2 else f'{n_levels} levels'}), "
+            f"got values in [{float(x.min()):.3g}, {float(x.max()):.3g}]"
+        )
+
+
+def _check_images(x, channels: int, n_levels: int, name: str = "x") -> torch.Tensor:
+    """``x`` must be a float tensor (B, channels, H, W), B >= 1, with values in {0, ..., n_levels - 1}."""
+    what = f"of images (B, {channels}, H, W)"
+    x = check_tensor(name, x, ndim=4, dtype="float", what=what)
+    if x.shape[1] != channels or x.shape[0] == 0 or x.numel() == 0:
+        raise ValueError(f"{name} must have shape (B, {channels}, H, W) with B, H, W >= 1, got {tuple(x.shape)}")
+    _check_levels(x, n_levels, name)
+    return x
+
+
+def _check_shape(shape, channels: int) -> tuple[int, int, int]:
+    """``(H, W)`` or ``(C, H, W)`` as ``(C, H, W)``."""
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or len(shape) not in (2, 3):
+        raise ValueError(f"shape must be (H, W) or (C, H, W), got {shape!r}")
+    dims = tuple(check_int("shape entry", s, minimum=1, maximum=MAX_SIDE) for s in shape)
+    if len(dims) == 2:
+        dims = (channels, *dims)
+    if dims[0] != channels:
+        raise ValueError(f"shape has {dims[0]} channels but the model models {channels}")
+    return dims
+
+
+def _check_image_shape(image_shape) -> tuple[int, int, int]:
+    """``(C, H, W)`` of a model's images."""
+    if isinstance(image_shape, (str, bytes)) or not isinstance(image_shape, Sequence) or len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
+    channels, *sides = image_shape
+    return (check_int("image_shape channels", channels, minimum=1, maximum=MAX_CHANNELS),
+            *(check_int("image_shape entry", s, minimum=1, maximum=MAX_SIDE) for s in sides))

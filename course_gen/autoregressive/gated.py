@@ -94,11 +94,9 @@ class GatedPixelCNN(_AutoregressiveImageModel):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits: (B, 1, H, W) for binary images, (B, K, 1, H, W) for K levels."""
-        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != self.channels:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"x must have shape (B, {self.channels}, H, W), got {got}")
-        v = h = self._input(x)
+        """Logits: (B, 1, H, W) for binary images, (B, K, 1, H, W) for K levels. ``x``: finite,
+        floating-point (cast to the model's dtype)."""
+        v = h = self._input(self._network_input(x))
         for layer in self.layers:
             v, h = layer(v, self.dropout(h))
         return _shape_logits(self.head(self.dropout(h)), self.channels, self.n_levels)

@@ -16,8 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import check_int, check_probability, check_seed
+from course_gen._checks import check_bool, check_int, check_probability, check_seed, check_tensor
 from course_gen.autoregressive.base import _AutoregressiveImageModel, _check_image_shape
+
+
+#: Bound on the units of one layer (inputs D = C H W included).
+MAX_UNITS = 10_000
 
 
 class MaskedLinear(nn.Linear):
@@ -28,23 +32,29 @@ class MaskedLinear(nn.Linear):
     """
 
     def __init__(self, in_features: int, out_features: int, mask: torch.Tensor | None = None, bias: bool = True):
-        super().__init__(check_int("in_features", in_features, minimum=1),
-                         check_int("out_features", out_features, minimum=1), bias=bias)
+        super().__init__(check_int("in_features", in_features, minimum=1, maximum=MAX_UNITS),
+                         check_int("out_features", out_features, minimum=1, maximum=MAX_UNITS),
+                         bias=check_bool("bias", bias))
         self.register_buffer("mask", torch.ones(out_features, in_features))
         if mask is not None:
             self.set_mask(mask)
 
     def set_mask(self, mask: torch.Tensor) -> None:
         """Replace the mask (shape ``(out_features, in_features)``, values 0 or 1)."""
-        if not isinstance(mask, torch.Tensor):
-            raise TypeError(f"mask must be a torch.Tensor, got {type(mask).__name__}")
-        if tuple(mask.shape) != tuple(self.weight.shape):
-            raise ValueError(f"mask must have shape {tuple(self.weight.shape)}, got {tuple(mask.shape)}")
+        mask = check_tensor("mask", mask, shape=tuple(self.weight.shape), dtype=None)
         if not bool(((mask == 0) | (mask == 1)).all()):
             raise ValueError("mask must hold only 0s and 1s")
         self.mask.copy_(mask.to(self.mask.dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (W . M)^T + b`` for a finite floating-point ``x`` (..., in_features), cast to the weight's dtype."""
+        x = check_tensor("x", x, ndim=tuple(range(1, 9)), dtype="float", what=f"(..., {self.in_features})")
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"x must have shape (..., {self.in_features}), got {tuple(x.shape)}")
+        return self.unchecked(x.to(self.weight.dtype))
+
+    def unchecked(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` without its checks, for a model that has checked its own input once."""
         return F.linear(x, self.weight * self.mask, self.bias)
 
 
@@ -58,19 +68,17 @@ def made_degrees(
     drawn uniformly from ``[min degree of the layer below, D - 1]`` with a seeded generator
     (units of degree D could only feed outputs that depend on nothing, so none are made).
     """
-    n_inputs = check_int("n_inputs", n_inputs, minimum=1)
+    n_inputs = check_int("n_inputs", n_inputs, minimum=1, maximum=MAX_UNITS)
+    hidden_sizes = _check_hidden_sizes(hidden_sizes)
     if ordering is None:
         input_degrees = torch.arange(1, n_inputs + 1)
     else:
-        ordering = torch.as_tensor(ordering)
-        if sorted(ordering.tolist()) != list(range(n_inputs)):
-            raise ValueError(f"ordering must be a permutation of 0..{n_inputs - 1}, got {ordering.tolist()}")
+        ordering = _check_ordering(ordering, n_inputs)
         input_degrees = torch.empty(n_inputs, dtype=torch.long)
         input_degrees[ordering] = torch.arange(1, n_inputs + 1)  # ordering[t] is the t-th pixel
     generator = torch.Generator().manual_seed(check_seed(seed))
     degrees = [input_degrees]
     for size in hidden_sizes:
-        size = check_int("hidden size", size, minimum=1)
         low = min(int(degrees[-1].min()), n_inputs - 1)
         high = max(n_inputs - 1, low)
         degrees.append(torch.randint(low, high + 1, (size,), generator=generator))
@@ -84,11 +92,34 @@ def made_masks(degrees: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     the degree of input d) ``M[d, k] = 1 if m_in(d) > m_L(k)``, strict so that output d never
     sees input d. The product of the masks is then strictly lower triangular in the ordering.
     """
+    if isinstance(degrees, torch.Tensor) or not isinstance(degrees, Sequence) or len(degrees) < 2:
+        raise ValueError("degrees must be a list of at least two 1-D integer tensors (inputs, hidden layers...), "
+                         f"got {type(degrees).__name__}")
+    degrees = [check_tensor(f"degrees[{k}]", d, ndim=1, dtype="integer") for k, d in enumerate(degrees)]
     masks = [
         (upper[:, None] >= lower[None, :]).float() for lower, upper in zip(degrees[:-1], degrees[1:])
     ]
     masks.append((degrees[0][:, None] > degrees[-1][None, :]).float())
     return masks
+
+
+def _check_hidden_sizes(hidden_sizes) -> tuple[int, ...]:
+    if isinstance(hidden_sizes, (int, str)) or not isinstance(hidden_sizes, Sequence) or not hidden_sizes:
+        raise ValueError(f"hidden_sizes must be a non-empty sequence of ints, got {hidden_sizes!r}")
+    return tuple(check_int("hidden size", size, minimum=1, maximum=MAX_UNITS) for size in hidden_sizes)
+
+
+def _check_ordering(ordering, n_inputs: int) -> torch.Tensor:
+    """A permutation of 0..n_inputs-1 (a tensor or a sequence of ints) as a long tensor."""
+    if not isinstance(ordering, torch.Tensor):
+        if isinstance(ordering, (str, bytes)) or not isinstance(ordering, Sequence):
+            raise TypeError(f"ordering must be a tensor or a sequence of ints, got {type(ordering).__name__}")
+        ordering = torch.tensor([check_int("ordering entry", k) for k in ordering], dtype=torch.long)
+    ordering = check_tensor("ordering", ordering, ndim=1, dtype="integer", what="(a permutation)")
+    if sorted(ordering.tolist()) != list(range(n_inputs)):
+        raise ValueError(f"ordering must be a permutation of 0..{n_inputs - 1}, got {ordering.tolist()}")
+    return ordering.long()
+
 
 class MADE(_AutoregressiveImageModel):
     """Masked Autoencoder for Distribution Estimation (Germain et al. 2015), for binary images.
@@ -113,9 +144,7 @@ class MADE(_AutoregressiveImageModel):
         self.image_shape = _check_image_shape(image_shape)
         self.channels = self.image_shape[0]
         n_inputs = math.prod(self.image_shape)
-        if isinstance(hidden_sizes, int) or not isinstance(hidden_sizes, Sequence) or not hidden_sizes:
-            raise ValueError(f"hidden_sizes must be a non-empty sequence of ints, got {hidden_sizes!r}")
-        self.hidden_sizes = tuple(hidden_sizes)
+        self.hidden_sizes = _check_hidden_sizes(hidden_sizes)
         self.degrees = made_degrees(n_inputs, self.hidden_sizes, ordering, seed)
         masks = made_masks(self.degrees)
         sizes = [n_inputs, *self.hidden_sizes, n_inputs]
@@ -130,17 +159,14 @@ class MADE(_AutoregressiveImageModel):
         return [layer.mask.detach().cpu() for layer in self.layers]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits shaped like ``x``: (B, C, H, W) or flat (B, D)."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        flat = x.reshape(x.shape[0], -1) if x.ndim > 1 else None
+        """Logits shaped like ``x``: (B, C, H, W) or flat (B, D); ``x`` finite, floating-point (cast to
+        the model's dtype)."""
         n_inputs = self.layers[0].in_features
-        if flat is None or flat.shape[1] != n_inputs:
-            raise ValueError(f"x must have shape (B, {n_inputs}) or (B, *{self.image_shape}), got {tuple(x.shape)}")
-        h = self._input(flat)
+        x = self._network_input(x, flat_size=n_inputs)
+        h = self._input(x.reshape(x.shape[0], n_inputs))
         for layer in self.layers[:-1]:
-            h = self.dropout(torch.relu(layer(h)))
-        return self.layers[-1](h).reshape(x.shape)
+            h = self.dropout(torch.relu(layer.unchecked(h)))
+        return self.layers[-1].unchecked(h).reshape(x.shape)
 
     def _order(self, shape):
         if tuple(shape) != self.image_shape:

@@ -5,10 +5,13 @@
 - :func:`channel_group_mask`: at the centre pixel, colour groups R before G before B.
 - :func:`raster_before`: the pixels strictly before a pixel in raster order.
 
-MADE's masks (from hidden-unit degrees) live beside the model in :mod:`.made`.
+MADE's masks (from hidden-unit degrees) live beside the model in :mod:`.made`. The checks of
+image sizes, pixels and kernels that every file of the package uses are at the end.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
@@ -16,18 +19,10 @@ from course_gen._checks import check_choice, check_int
 
 #: The two masked-convolution types: "A" hides the centre pixel (first layer), "B" shows it.
 MASK_TYPES = ("A", "B")
-
-
-def _check_kernel_size(kernel_size) -> int:
-    kernel_size = check_int("kernel_size", kernel_size, minimum=1)
-    if kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be odd (the mask has a centre), got {kernel_size}")
-    return kernel_size
-
-
-
-
-# ============================================================================ masks
+#: Bounds on what the package builds: image height and width, channels, kernel size.
+MAX_SIDE = 1024
+MAX_CHANNELS = 4096
+MAX_KERNEL_SIZE = 31
 
 
 def channel_group_mask(out_channels: int, in_channels: int, groups: int, mask_type: str) -> torch.Tensor:
@@ -38,6 +33,9 @@ def channel_group_mask(out_channels: int, in_channels: int, groups: int, mask_ty
     at the centre iff ``g(i) < g(o)`` (type A) or ``g(i) <= g(o)`` (type B). With one group,
     type A is all zeros and type B all ones.
     """
+    out_channels = check_int("out_channels", out_channels, minimum=1, maximum=MAX_CHANNELS)
+    in_channels = check_int("in_channels", in_channels, minimum=1, maximum=MAX_CHANNELS)
+    groups = check_int("groups", groups, minimum=1, maximum=MAX_CHANNELS)
     check_choice("mask_type", mask_type, MASK_TYPES)
     for name, n in (("out_channels", out_channels), ("in_channels", in_channels)):
         if n % groups:
@@ -68,9 +66,35 @@ def conv_mask(kernel_size: int, mask_type: str) -> torch.Tensor:
 
 
 def raster_before(shape: tuple[int, int], pixel: tuple[int, int]) -> torch.Tensor:
-    """Bool (H, W): True at pixels strictly before ``pixel`` in raster order (row by row)."""
-    height, width = shape
-    i, j = pixel
+    """Bool (H, W): True at pixels strictly before ``pixel`` (inside the image) in raster order (row by row)."""
+    height, width = _check_hw(shape)
+    i, j = _check_pixel(pixel, (height, width))
     index = torch.arange(height * width).reshape(height, width)
     return index < i * width + j
 
+
+# ============================================================================ checks
+
+
+def _check_kernel_size(kernel_size) -> int:
+    kernel_size = check_int("kernel_size", kernel_size, minimum=1, maximum=MAX_KERNEL_SIZE)
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd (the mask has a centre), got {kernel_size}")
+    return kernel_size
+
+
+def _check_hw(shape, name: str = "shape") -> tuple[int, int]:
+    """``(H, W)``: two ints in 1..MAX_SIDE."""
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or len(shape) != 2:
+        raise ValueError(f"{name} must be (H, W), got {shape!r}")
+    return tuple(check_int(f"{name} entry", s, minimum=1, maximum=MAX_SIDE) for s in shape)
+
+
+def _check_pixel(pixel, shape: tuple[int, int]) -> tuple[int, int]:
+    """``(row, column)`` inside an image of ``shape`` (H, W)."""
+    if isinstance(pixel, (str, bytes)) or not isinstance(pixel, Sequence) or len(pixel) != 2:
+        raise ValueError(f"pixel must be (row, column), got {pixel!r}")
+    i, j = (check_int("pixel entry", p) for p in pixel)
+    if not (0 <= i < shape[0] and 0 <= j < shape[1]):
+        raise ValueError(f"pixel {(i, j)} lies outside the image of shape {tuple(shape)}")
+    return i, j

@@ -11,17 +11,34 @@ import math
 import torch
 import torch.nn.functional as F
 
-from course_gen._checks import check_int, check_seed
+from course_gen._checks import check_int, check_positive_number, check_seed, check_tensor
+from course_gen.autoregressive.base import MAX_LEVELS
+from course_gen.train import MAX_STEPS
+
+
+#: Bound on the components of a mixture.
+MAX_COMPONENTS = 1000
 
 
 def _check_mixture(logit_weights, means, log_scales) -> None:
     for name, t in (("logit_weights", logit_weights), ("means", means), ("log_scales", log_scales)):
-        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
-            got = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
-            raise TypeError(f"{name} must be a floating-point tensor (..., K), got {got}")
+        check_tensor(name, t, ndim=tuple(range(1, 9)), dtype="float", what="(..., K)")
     if not (logit_weights.shape == means.shape == log_scales.shape):
         raise ValueError("logit_weights, means and log_scales must have the same shape (..., K), got "
                          f"{tuple(logit_weights.shape)}, {tuple(means.shape)}, {tuple(log_scales.shape)}")
+    if means.shape[-1] == 0:
+        raise ValueError(f"the mixture must have at least one component (K >= 1), got shape {tuple(means.shape)}")
+
+
+def _check_values(name: str, x, n_levels: int, nonempty: bool = False) -> torch.Tensor:
+    """A finite tensor of integers 0..n_levels-1 (of any real dtype), with ``nonempty`` at least one."""
+    x = check_tensor(name, x, what=f"of values 0..{n_levels - 1}")
+    if x.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integers 0..{n_levels - 1}, got a bool tensor")
+    if (nonempty and x.numel() == 0) or bool(((x != x.round()) | (x < 0) | (x > n_levels - 1)).any()):
+        got = f"values in [{float(x.min()):.4g}, {float(x.max()):.4g}]" if x.numel() else "an empty tensor"
+        raise ValueError(f"{name} must hold integers in {{0, ..., {n_levels - 1}}} {' (at least one)' if nonempty else ''}, got {got}")
+    return x
 
 
 def discretized_logistic_mixture_log_prob(x, logit_weights, means, log_scales, n_levels: int = 256):
@@ -38,15 +55,20 @@ def discretized_logistic_mixture_log_prob(x, logit_weights, means, log_scales, n
     So the n_levels probabilities sum to one. Computed in log space (softplus for the tails; where a bin's
     mass underflows, log of the density at its centre, bin width 1). Parameters: ``(..., K)`` each.
     """
-    n_levels = check_int("n_levels", n_levels, minimum=2)
+    n_levels = check_int("n_levels", n_levels, minimum=2, maximum=MAX_LEVELS)
     _check_mixture(logit_weights, means, log_scales)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor of values 0..{n_levels - 1}, got {type(x).__name__}")
-    xf = x.to(means.dtype)
-    if bool(((xf != xf.round()) | (xf < 0) | (xf > n_levels - 1)).any()):
-        raise ValueError(f"x must hold integers in {{0, ..., {n_levels - 1}}}, got values in "
-                         f"[{float(xf.min()):.4g}, {float(xf.max()):.4g}]")
-    xf = xf[..., None]
+    xf = _check_values("x", x, n_levels).to(means.dtype)
+    try:
+        torch.broadcast_shapes(xf.shape, means.shape[:-1])
+    except RuntimeError as err:
+        raise ValueError(f"x's shape {tuple(xf.shape)} must broadcast with the parameters' (...) = "
+                         f"{tuple(means.shape[:-1])}") from err
+    return _mixture_log_prob(xf, logit_weights, means, log_scales, n_levels)
+
+
+def _mixture_log_prob(x, logit_weights, means, log_scales, n_levels: int):
+    """:func:`discretized_logistic_mixture_log_prob` without the checks (``x`` in the parameters' dtype)."""
+    xf = x[..., None]
     inv_s = torch.exp(-log_scales)
     upper = (xf + 0.5 - means) * inv_s
     lower = (xf - 0.5 - means) * inv_s
@@ -68,14 +90,11 @@ def fit_logistic_mixture(values: torch.Tensor, n_components: int = 5, steps: int
     for ``steps`` steps from means spread over the range (seeded jitter). Returns the fitted
     ``{"logit_weights", "means", "log_scales"}``, each (K,), detached.
     """
-    n_components = check_int("n_components", n_components, minimum=1)
-    steps = check_int("steps", steps, minimum=1)
-    n_levels = check_int("n_levels", n_levels, minimum=2)
-    if not isinstance(values, torch.Tensor):
-        raise TypeError(f"values must be a torch.Tensor of integers, got {type(values).__name__}")
-    flat = values.reshape(-1).to(torch.float64)
-    if flat.numel() == 0 or bool(((flat != flat.round()) | (flat < 0) | (flat > n_levels - 1)).any()):
-        raise ValueError(f"values must be a non-empty tensor of integers in {{0, ..., {n_levels - 1}}}")
+    n_components = check_int("n_components", n_components, minimum=1, maximum=MAX_COMPONENTS)
+    steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
+    lr = check_positive_number("lr", lr)
+    n_levels = check_int("n_levels", n_levels, minimum=2, maximum=MAX_LEVELS)
+    flat = _check_values("values", values, n_levels, nonempty=True).reshape(-1).to(torch.float64)
     counts = torch.bincount(flat.long(), minlength=n_levels).to(torch.float64)
     weights = counts / counts.sum()
     levels = torch.arange(n_levels, dtype=torch.float64)
@@ -92,10 +111,11 @@ def fit_logistic_mixture(values: torch.Tensor, n_components: int = 5, steps: int
     optimizer = torch.optim.Adam(raw.values(), lr=lr)
     for _ in range(steps):
         optimizer.zero_grad()
-        log_p = discretized_logistic_mixture_log_prob(levels, raw["logit_weights"], unit * raw["means"],
-                                                      raw["log_scales"], n_levels)
+        log_p = _mixture_log_prob(levels, raw["logit_weights"], unit * raw["means"], raw["log_scales"], n_levels)
         loss = -(weights * log_p).sum()
         loss.backward()
         optimizer.step()
+    if not all(bool(torch.isfinite(p).all()) for p in raw.values()):
+        raise ValueError(f"the fit diverged (NaN or inf parameters) with lr={lr:g}: try a smaller lr")
     return {"logit_weights": raw["logit_weights"].detach(), "means": unit * raw["means"].detach(),
             "log_scales": raw["log_scales"].detach()}

@@ -9,6 +9,7 @@ from torch import nn
 
 from course_gen._checks import check_int, check_seed
 from course_gen.autoregressive.base import _AutoregressiveImageModel, _check_image_shape, _check_shape
+from course_gen.autoregressive.made import MAX_UNITS
 from course_gen.autoregressive.masks import raster_before
 
 
@@ -30,30 +31,24 @@ class NADE(_AutoregressiveImageModel):
         self.image_shape = _check_image_shape(image_shape)
         self.channels = self.image_shape[0]
         n_inputs = math.prod(self.image_shape)
-        self.hidden = check_int("hidden", hidden, minimum=1)
+        self.hidden = check_int("hidden", hidden, minimum=1, maximum=MAX_UNITS)
         self.W = nn.Parameter(torch.randn(self.hidden, n_inputs) / math.sqrt(n_inputs))
         self.c = nn.Parameter(torch.zeros(self.hidden))
         self.V = nn.Parameter(torch.randn(n_inputs, self.hidden) / math.sqrt(self.hidden))
         self.b = nn.Parameter(torch.zeros(n_inputs))
 
-    def _flat(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        n_inputs = self.b.shape[0]
-        if x.ndim < 2 or math.prod(x.shape[1:]) != n_inputs:
-            raise ValueError(f"x must have shape (B, {n_inputs}) or (B, *{self.image_shape}), got {tuple(x.shape)}")
-        return x.reshape(x.shape[0], n_inputs)
-
     def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
-        """``h_i = sigm(c + W[:, <i] x_<i)`` for every i: (B, D, H), from an exclusive cumulative sum."""
-        flat = self._flat(x).to(self.W.dtype)
+        """``h_i = sigm(c + W[:, <i] x_<i)`` for every i: (B, D, H), from an exclusive cumulative sum.
+        ``x``: (B, D) or (B, C, H, W), finite, floating-point (cast to the model's dtype)."""
+        n_inputs = self.b.shape[0]
+        flat = self._network_input(x, flat_size=n_inputs).reshape(x.shape[0], n_inputs)
         contributions = flat[:, :, None] * self.W.T[None]            # (B, D, H): W[:, k] x_k
         inclusive = torch.cumsum(contributions, dim=1)                # sum over k <= i
         a = self.c + inclusive - contributions                        # sum over k < i
         return torch.sigmoid(a)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``b_i + V_i . h_i`` shaped like ``x``."""
+        """Logits ``b_i + V_i . h_i`` shaped like ``x`` (as in :meth:`hidden_states`)."""
         h = self.hidden_states(x)
         return (self.b + (h * self.V).sum(dim=-1)).reshape(x.shape)
 
@@ -83,5 +78,5 @@ class NADE(_AutoregressiveImageModel):
         shape = self.image_shape if shape is None else shape
         if tuple(_check_shape(shape, self.channels)) != self.image_shape:
             raise ValueError(f"NADE models images of shape {self.image_shape}, got shape {shape!r}")
-        return super().sample(n, self.image_shape, seed)
+        return super().sample(n, self.image_shape, seed, local)
 

@@ -13,9 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import check_choice, check_int, check_probability
-from course_gen.autoregressive.base import _AutoregressiveImageModel
-from course_gen.autoregressive.masks import MASK_TYPES, _check_kernel_size, channel_group_mask, conv_mask
+from course_gen._checks import check_bool, check_int, check_probability, check_tensor
+from course_gen.autoregressive.base import MAX_LEVELS, _AutoregressiveImageModel
+from course_gen.autoregressive.masks import MAX_CHANNELS, _check_kernel_size, channel_group_mask, conv_mask
+
+#: Bound on the number of layers of a PixelCNN or Gated PixelCNN.
+MAX_LAYERS = 100
 
 
 class MaskedConv2d(nn.Conv2d):
@@ -36,20 +39,26 @@ class MaskedConv2d(nn.Conv2d):
         groups: int = 1,
         bias: bool = True,
     ):
-        kernel_size = _check_kernel_size(kernel_size)
-        check_choice("mask_type", mask_type, MASK_TYPES)
-        groups = check_int("groups", groups, minimum=1)
-        super().__init__(check_int("in_channels", in_channels, minimum=1),
-                         check_int("out_channels", out_channels, minimum=1),
-                         kernel_size, padding=kernel_size // 2, bias=bias)
+        centre_mask = channel_group_mask(out_channels, in_channels, groups, mask_type)  # checks all four
+        spatial_mask = conv_mask(kernel_size, "A")
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=check_bool("bias", bias))
         self.mask_type = mask_type
         self.colour_groups = groups
         centre = kernel_size // 2
-        mask = conv_mask(kernel_size, "A").expand(out_channels, in_channels, -1, -1).clone()
-        mask[:, :, centre, centre] = channel_group_mask(out_channels, in_channels, groups, mask_type)
+        mask = spatial_mask.expand(out_channels, in_channels, -1, -1).clone()
+        mask[:, :, centre, centre] = centre_mask
         self.register_buffer("mask", mask)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The masked convolution of a finite floating-point ``x`` (B, in_channels, H, W), cast to the weight's dtype."""
+        what = f"(B, {self.in_channels}, H, W)"
+        x = check_tensor("x", x, ndim=4, dtype="float", what=what)
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"x must have shape {what}, got {tuple(x.shape)}")
+        return self.unchecked(x.to(self.weight.dtype))
+
+    def unchecked(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` without its checks, for a model that has checked its own input once."""
         return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
 
 
@@ -66,10 +75,13 @@ def _shape_logits(out: torch.Tensor, channels: int, n_levels: int) -> torch.Tens
 
 
 def _check_model_args(n_layers, channels, n_levels, hidden_channels, kernel_size, dropout):
-    n_layers = check_int("n_layers", n_layers, minimum=1)
-    channels = check_int("in_channels", channels, minimum=1)
-    n_levels = check_int("n_levels", n_levels, minimum=2)
-    hidden_channels = check_int("hidden_channels", hidden_channels, minimum=1)
+    n_layers = check_int("n_layers", n_layers, minimum=1, maximum=MAX_LAYERS)
+    channels = check_int("in_channels", channels, minimum=1, maximum=MAX_CHANNELS)
+    n_levels = check_int("n_levels", n_levels, minimum=2, maximum=MAX_LEVELS)
+    hidden_channels = check_int("hidden_channels", hidden_channels, minimum=1, maximum=MAX_CHANNELS)
+    if channels * n_levels > MAX_CHANNELS:
+        raise ValueError(f"in_channels x n_levels (the output channels) must be at most {MAX_CHANNELS}, "
+                         f"got {channels} x {n_levels}")
     if hidden_channels % channels:
         raise ValueError(f"hidden_channels must be a multiple of in_channels={channels}, got {hidden_channels}")
     return n_layers, channels, n_levels, hidden_channels, _check_kernel_size(kernel_size), check_probability(
@@ -122,14 +134,12 @@ class PixelCNN(_AutoregressiveImageModel):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits: (B, C, H, W) for binary images, (B, K, C, H, W) for K levels."""
-        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != self.channels:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"x must have shape (B, {self.channels}, H, W), got {got}")
-        h = F.elu(self.convs[0](self._input(x)))
+        """Logits: (B, C, H, W) for binary images, (B, K, C, H, W) for K levels. ``x``: finite,
+        floating-point (cast to the model's dtype)."""
+        h = F.elu(self.convs[0].unchecked(self._input(self._network_input(x))))
         for conv in self.convs[1:]:
-            h = h + F.elu(conv(self.dropout(h)))
-        out = self.head[1](F.elu(self.head[0](self.dropout(h))))
+            h = h + F.elu(conv.unchecked(self.dropout(h)))
+        out = self.head[1].unchecked(F.elu(self.head[0].unchecked(self.dropout(h))))
         return _shape_logits(out, self.channels, self.n_levels)
 
     def window(self):

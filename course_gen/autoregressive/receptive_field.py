@@ -7,22 +7,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
 
 import torch
 from torch import nn
 
-from course_gen._checks import check_int, check_seed
-from course_gen.autoregressive.base import _AutoregressiveImageModel
-
-
-def _check_pixel(pixel, shape) -> tuple[int, int]:
-    if not isinstance(pixel, Sequence) or len(pixel) != 2:
-        raise ValueError(f"pixel must be (row, column), got {pixel!r}")
-    i, j = (check_int("pixel entry", p) for p in pixel)
-    if not (0 <= i < shape[0] and 0 <= j < shape[1]):
-        raise ValueError(f"pixel {(i, j)} lies outside the image of shape {tuple(shape)}")
-    return i, j
+from course_gen._checks import check_seed
+from course_gen.autoregressive.base import _check_model
+from course_gen.autoregressive.masks import _check_hw, _check_pixel
+from course_gen.runtime import model_device
 
 
 def receptive_field(model: nn.Module, shape=(8, 8), pixel=(4, 4), seed: int = 0) -> torch.Tensor:
@@ -32,18 +25,13 @@ def receptive_field(model: nn.Module, shape=(8, 8), pixel=(4, 4), seed: int = 0)
     the gradient is taken at a random binary image (seeded), in float64 on a copy of the model
     in eval mode, so a zero means "no path", not rounding. Returned as float64 on the CPU.
     """
-    import copy
-
-    if not isinstance(model, _AutoregressiveImageModel):
-        raise TypeError(f"model must be a NADE, MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
-    if not isinstance(shape, Sequence) or len(shape) != 2:
-        raise ValueError(f"shape must be (H, W), got {shape!r}")
-    height, width = (check_int("shape entry", s, minimum=1) for s in shape)
+    _check_model(model)
+    height, width = _check_hw(shape)
     i, j = _check_pixel(pixel, (height, width))
     probe = copy.deepcopy(model).to(torch.float64).eval()
     generator = torch.Generator().manual_seed(check_seed(seed))
     x = torch.randint(0, probe.n_levels, (1, probe.channels, height, width), generator=generator)
-    x = x.to(next(probe.parameters()).device, torch.float64).requires_grad_(True)
+    x = x.to(model_device(probe), torch.float64).requires_grad_(True)
     logits = probe(x)
     (grad,) = torch.autograd.grad(logits[..., i, j].sum(), x)
     return grad.abs().sum(dim=(0, 1)).cpu()
@@ -56,9 +44,8 @@ def nominal_receptive_field(model: nn.Module, shape=(8, 8), pixel=(4, 4)) -> tor
     j - L p .. j + L p, and row i left of j as far as j - L p. Gated PixelCNN: one more row above
     (the vertical stack's shift). MADE: every pixel earlier in its ordering.
     """
-    if not isinstance(model, _AutoregressiveImageModel):
-        raise TypeError(f"model must be a NADE, MADE, PixelCNN or GatedPixelCNN, got {type(model).__name__}")
-    shape = tuple(check_int("shape entry", s, minimum=1) for s in shape)
+    _check_model(model)
+    shape = _check_hw(shape)
     return model.nominal_field(shape, _check_pixel(pixel, shape))
 
 

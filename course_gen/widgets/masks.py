@@ -55,7 +55,7 @@ def draw_made_masks(n_inputs: int = 5, hidden_sizes=(8, 8), ordering: str = "nat
     """
     n_inputs = check_int("n_inputs", n_inputs, minimum=2, maximum=32)
     seed = check_int("seed", seed, minimum=0)
-    degrees = made_degrees(n_inputs, tuple(hidden_sizes), _ordering(n_inputs, ordering, seed), seed)
+    degrees = made_degrees(n_inputs, hidden_sizes, _ordering(n_inputs, ordering, seed), seed)
     masks = made_masks(degrees)
     product = masks[-1]
     for mask in reversed(masks[:-1]):

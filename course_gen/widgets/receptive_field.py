@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
@@ -25,6 +25,7 @@ from course_gen.autoregressive import (
     nominal_receptive_field,
     receptive_field,
 )
+from course_gen.runtime import seeded
 from course_gen.widgets._figure_view import figure_view
 
 __all__ = ["MODEL_CHOICES", "draw_receptive_fields", "layers_label", "random_model", "receptive_field_viewer"]
@@ -46,9 +47,9 @@ def random_model(kind: str, n_layers: int, kernel_size: int = 3, hidden_channels
     Which pixels an output can see depends on the architecture only, so random weights show it.
     """
     check_choice("kind", kind, ("PixelCNN", "Gated PixelCNN"))
-    torch.manual_seed(check_int("seed", seed, minimum=0))
     model_class = PixelCNN if kind == "PixelCNN" else GatedPixelCNN
-    return model_class(n_layers=n_layers, hidden_channels=hidden_channels, kernel_size=kernel_size).eval()
+    with seeded(seed):  # the caller's random stream is left as it was
+        return model_class(n_layers=n_layers, hidden_channels=hidden_channels, kernel_size=kernel_size).eval()
 
 
 def _outline(ax, mask: np.ndarray, colour: str) -> None:
@@ -70,7 +71,7 @@ def _outline(ax, mask: np.ndarray, colour: str) -> None:
 
 
 def _draw_one(ax, model, title: str, shape, pixel) -> int:
-    grad = receptive_field(model, shape, pixel).numpy()
+    grad = receptive_field(model, shape, pixel).numpy()  # checks model, shape and pixel
     spot = blind_spot(model, shape, pixel).numpy()
     nominal = nominal_receptive_field(model, shape, pixel).numpy()
     seen = grad > 0
@@ -100,14 +101,23 @@ def draw_receptive_fields(models: Sequence[tuple[str, torch.nn.Module]], shape=(
     output pixel; outline: the nominal receptive field; orange crosses: the blind spot (inside the
     nominal field, before the pixel, yet zero gradient).
     """
+    if isinstance(models, (str, bytes)) or not isinstance(models, Iterable):
+        raise TypeError(f"models must be a list of (title, model) pairs, got {type(models).__name__}")
     models = list(models)
     if not models:
         raise ValueError("models must hold at least one (title, model) pair")
-    ncols = len(models) if ncols is None else check_int("ncols", ncols, minimum=1)
+    for entry in models:
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            raise TypeError(f"models must be a list of (title, model) pairs, got an entry {entry!r:.80}")
+    ncols = len(models) if ncols is None else check_int("ncols", ncols, minimum=1, maximum=len(models))
     nrows = -(-len(models) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols, 3.4 * nrows), squeeze=False)
-    for ax, (title, model) in zip(axes.flat, models):
-        _draw_one(ax, model, title, tuple(shape), tuple(pixel))
+    try:
+        for ax, (title, model) in zip(axes.flat, models):
+            _draw_one(ax, model, title, shape, pixel)
+    except (TypeError, ValueError):
+        plt.close(fig)
+        raise
     for ax in list(axes.flat)[len(models):]:
         ax.axis("off")
     fig.tight_layout()
@@ -121,6 +131,8 @@ def receptive_field_viewer(shape=(12, 12), max_layers: int = 6, hidden_channels:
     (1..max_layers), ``row`` and ``col`` of the output pixel. Attributes: those controls and
     ``image`` (the PNG drawn last by :func:`draw_receptive_fields`).
     """
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or len(shape) != 2:
+        raise ValueError(f"shape must be (H, W), got {shape!r}")
     height, width = (check_int("shape entry", s, minimum=2, maximum=32) for s in shape)
     max_layers = check_int("max_layers", max_layers, minimum=1, maximum=12)
     hidden_channels = check_int("hidden_channels", hidden_channels, minimum=1, maximum=64)
