@@ -38,7 +38,14 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from course_gen._checks import check_int, check_positive_number, check_seed
+from course_gen._checks import (
+    check_finite_number,
+    check_int,
+    check_positive_number,
+    check_probability,
+    check_seed,
+    check_tensor,
+)
 
 __all__ = [
     "PrecisionRecall",
@@ -65,6 +72,11 @@ __all__ = [
 ]
 
 LN2 = math.log(2.0)
+#: A symmetric matrix counts as positive semi-definite when its smallest eigenvalue is at least
+#: ``-PSD_TOLERANCE`` times its largest absolute eigenvalue (round-off of a singular covariance).
+PSD_TOLERANCE = 1e-6
+#: Bounds that keep :func:`kid` finite and finishing: subsets drawn, and the kernel's degree.
+MAX_SUBSETS, MAX_DEGREE = 10_000, 10
 
 
 # ============================================================================ input checks
@@ -111,15 +123,16 @@ def _check_pair(real, fake, min_rows: int = 2) -> tuple[torch.Tensor, torch.Tens
 
 
 def _number_or_tensor(name: str, value):
-    if isinstance(value, torch.Tensor):
-        if value.is_complex() or value.dtype == torch.bool:
-            raise TypeError(f"{name} must hold real numbers, got dtype {value.dtype}")
-        return value
+    """A finite number (as a float) or a finite real tensor (NumPy arrays become tensors)."""
     if isinstance(value, np.ndarray):
-        return torch.from_numpy(value)
+        value = torch.from_numpy(value)
+    if isinstance(value, torch.Tensor):
+        if value.dtype == torch.bool:
+            raise TypeError(f"{name} must hold real numbers, got dtype {value.dtype}")
+        return check_tensor(name, value, what="(a number or a tensor of them)")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number or a tensor, got {type(value).__name__}")
-    return float(value)
+    return check_finite_number(name, value)
 
 
 # ============================================================================ likelihoods
@@ -217,33 +230,63 @@ def inception_score(probs, splits: int = 10) -> tuple[float, float]:
 # ============================================================================ Fréchet distance
 
 
+def _check_covariance(name: str, sigma, d: int | None = None, match: str = "") -> torch.Tensor:
+    """``sigma`` as a float64 ``(d, d)`` matrix checked to be a covariance: finite, symmetric and
+    positive semi-definite (eigenvalues >= 0 up to :data:`PSD_TOLERANCE`)."""
+    sigma = _as_tensor(name, sigma)
+    if sigma.ndim != 2 or sigma.shape[0] != sigma.shape[1] or sigma.shape[0] == 0:
+        raise ValueError(f"{name} must be a square (d, d) covariance matrix, got shape {tuple(sigma.shape)}")
+    if d is not None and sigma.shape[0] != d:
+        raise ValueError(f"{name} must be a ({d}, {d}) covariance matrix{match}, got shape {tuple(sigma.shape)}")
+    if not torch.allclose(sigma, sigma.T, rtol=1e-6, atol=1e-8 * max(1.0, float(sigma.abs().max()))):
+        raise ValueError(f"{name} must be symmetric (a covariance matrix)")
+    if int(torch.linalg.cholesky_ex(sigma)[1]) != 0:  # not positive definite: look at the eigenvalues
+        eigenvalues = torch.linalg.eigvalsh((sigma + sigma.T) / 2)
+        if float(eigenvalues[0]) < -PSD_TOLERANCE * float(eigenvalues.abs().max()):
+            raise ValueError(
+                f"{name} must be positive semi-definite (a covariance matrix), "
+                f"got an eigenvalue of {float(eigenvalues[0]):.4g}"
+            )
+    return sigma
+
+
 def _check_mean_cov(mu, sigma, which: str) -> tuple[torch.Tensor, torch.Tensor]:
     mu = _as_tensor(f"mu{which}", mu)
-    sigma = _as_tensor(f"sigma{which}", sigma)
-    if mu.ndim != 1:
+    if mu.ndim != 1 or mu.shape[0] == 0:
         raise ValueError(f"mu{which} must be a vector of shape (d,), got shape {tuple(mu.shape)}")
     d = mu.shape[0]
-    if tuple(sigma.shape) != (d, d):
-        raise ValueError(f"sigma{which} must be a ({d}, {d}) covariance matrix to match mu{which}, got shape {tuple(sigma.shape)}")
-    if not torch.allclose(sigma, sigma.T, rtol=1e-6, atol=1e-8 * max(1.0, float(sigma.abs().max()))):
-        raise ValueError(f"sigma{which} must be symmetric (a covariance matrix)")
+    sigma = _check_covariance(f"sigma{which}", sigma, d, f" to match mu{which}")
     return mu, sigma
+
+
+def _sqrtm_psd(sigma: torch.Tensor) -> torch.Tensor:
+    eigenvalues, vectors = torch.linalg.eigh(sigma)
+    return (vectors * eigenvalues.clamp_min(0).sqrt()) @ vectors.T
 
 
 def sqrtm_psd(sigma: torch.Tensor) -> torch.Tensor:
     """The symmetric square root ``V diag(sqrt(max(l, 0))) V^T`` of a symmetric PSD matrix.
 
-    From ``torch.linalg.eigh``; eigenvalues below 0 (round-off) are set to 0.
+    From ``torch.linalg.eigh``; eigenvalues below 0 (round-off) are set to 0. ``sigma`` must be
+    finite, square, symmetric and positive semi-definite (a ``ValueError`` otherwise); computed
+    in float64 and returned in ``sigma``'s floating dtype (float64 for integer input).
     """
-    eigenvalues, vectors = torch.linalg.eigh(sigma)
-    return (vectors * eigenvalues.clamp_min(0).sqrt()) @ vectors.T
+    dtype = sigma.dtype if isinstance(sigma, torch.Tensor) and sigma.is_floating_point() else torch.float64
+    return _sqrtm_psd(_check_covariance("sigma", sigma)).to(dtype)
 
 
 def _factor(sigma: torch.Tensor) -> torch.Tensor:
     """A matrix ``F`` with ``F F^T = sigma``: the Cholesky factor when ``sigma`` is positive definite
     (cheap), else the symmetric square root (:func:`sqrtm_psd`, for singular covariances)."""
     factor, info = torch.linalg.cholesky_ex(sigma)
-    return factor if int(info) == 0 else sqrtm_psd(sigma)
+    return factor if int(info) == 0 else _sqrtm_psd(sigma)
+
+
+def _trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
+    factor = _factor(sigma1)
+    middle = factor.T @ sigma2 @ factor
+    eigenvalues = torch.linalg.eigvalsh((middle + middle.T) / 2)
+    return eigenvalues.clamp_min(0).sqrt().sum()
 
 
 def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
@@ -253,12 +296,12 @@ def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tens
     is similar to the symmetric PSD ``M = F^T S2 F`` (by continuity also for singular S1), so both
     have the same non-negative eigenvalues ``l_i`` and ``Tr((S1 S2)^(1/2)) = sum_i sqrt(l_i)``:
     a Cholesky factorisation and the eigenvalues of a symmetric matrix, instead of a general
-    (Schur) matrix square root of a non-symmetric product.
+    (Schur) matrix square root of a non-symmetric product. Both must be covariance matrices of
+    one size (finite, symmetric, PSD); the result is a float64 0-d tensor.
     """
-    factor = _factor(sigma1)
-    middle = factor.T @ sigma2 @ factor
-    eigenvalues = torch.linalg.eigvalsh((middle + middle.T) / 2)
-    return eigenvalues.clamp_min(0).sqrt().sum()
+    sigma1 = _check_covariance("sigma1", sigma1)
+    sigma2 = _check_covariance("sigma2", sigma2, sigma1.shape[0], " like sigma1").to(sigma1.device)
+    return _trace_sqrt_product(sigma1, sigma2)
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
@@ -273,7 +316,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
         raise ValueError(f"the two Gaussians must have the same dimension, got {mu1.shape[0]} and {mu2.shape[0]}")
     mu2, sigma2 = mu2.to(mu1.device), sigma2.to(mu1.device)
     mean_term = ((mu1 - mu2) ** 2).sum()
-    trace_term = torch.trace(sigma1) + torch.trace(sigma2) - 2 * trace_sqrt_product(sigma1, sigma2)
+    trace_term = torch.trace(sigma1) + torch.trace(sigma2) - 2 * _trace_sqrt_product(sigma1, sigma2)
     return max(float(mean_term + trace_term), 0.0)
 
 
@@ -299,15 +342,30 @@ def fid(features_real, features_fake) -> float:
 # ============================================================================ KID
 
 
-def polynomial_kernel(a: torch.Tensor, b: torch.Tensor, degree: int = 3, coef0: float = 1.0) -> torch.Tensor:
-    """``k(a, b) = (a . b / d + coef0) ** degree`` for every pair of rows: shape (len(a), len(b))."""
+def _polynomial_kernel(a: torch.Tensor, b: torch.Tensor, degree: int, coef0: float = 1.0) -> torch.Tensor:
     return (a @ b.T / a.shape[1] + coef0) ** degree
+
+
+def polynomial_kernel(a: torch.Tensor, b: torch.Tensor, degree: int = 3, coef0: float = 1.0) -> torch.Tensor:
+    """``k(a, b) = (a . b / d + coef0) ** degree`` for every pair of rows: shape (len(a), len(b)).
+
+    ``a`` ``(n, d)`` and ``b`` ``(m, d)``: finite real features (tensors or arrays), computed in
+    float64; ``degree`` an int in [1, :data:`MAX_DEGREE`]; ``ValueError`` if a value overflows.
+    """
+    a, b = _check_features("a", a), _check_features("b", b)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"a and b must have the same number of columns, got {tuple(a.shape)} and {tuple(b.shape)}")
+    degree = check_int("degree", degree, minimum=1, maximum=MAX_DEGREE)
+    kernel = _polynomial_kernel(a, b.to(a.device), degree, check_finite_number("coef0", coef0))
+    if not bool(torch.isfinite(kernel).all()):
+        raise ValueError(f"the kernel overflows float64 (degree {degree}): scale the features down")
+    return kernel
 
 
 def _mmd2_unbiased(x: torch.Tensor, y: torch.Tensor, degree: int) -> float:
     """``sum_{i!=j} k(x_i,x_j)/(m(m-1)) + sum_{i!=j} k(y_i,y_j)/(n(n-1)) - 2 mean k(x_i,y_j)``."""
     m, n = x.shape[0], y.shape[0]
-    k_xx, k_yy, k_xy = polynomial_kernel(x, x, degree), polynomial_kernel(y, y, degree), polynomial_kernel(x, y, degree)
+    k_xx, k_yy, k_xy = _polynomial_kernel(x, x, degree), _polynomial_kernel(y, y, degree), _polynomial_kernel(x, y, degree)
     term_x = (k_xx.sum() - k_xx.diagonal().sum()) / (m * (m - 1))
     term_y = (k_yy.sum() - k_yy.diagonal().sum()) / (n * (n - 1))
     return float(term_x + term_y - 2 * k_xy.mean())
@@ -327,12 +385,13 @@ def kid(
     without replacement from each set and the unbiased squared MMD with the polynomial kernel
     ``k(a, b) = (a . b / d + 1) ** degree`` is computed (:func:`_mmd2_unbiased`, diagonal terms
     left out). Unbiased: its expectation is exactly 0 when both sets come from one distribution,
-    so small samples can give negative values. Seeded.
+    so small samples can give negative values. Seeded. ``n_subsets`` at most :data:`MAX_SUBSETS`,
+    ``degree`` at most :data:`MAX_DEGREE`; a ``ValueError`` if the kernel overflows.
     """
     real, fake = _check_pair(features_real, features_fake)
-    n_subsets = check_int("n_subsets", n_subsets, minimum=1)
+    n_subsets = check_int("n_subsets", n_subsets, minimum=1, maximum=MAX_SUBSETS)
     subset_size = check_int("subset_size", subset_size, minimum=2)
-    degree = check_int("degree", degree, minimum=1)
+    degree = check_int("degree", degree, minimum=1, maximum=MAX_DEGREE)
     generator = torch.Generator().manual_seed(check_seed(seed))
     m = min(subset_size, real.shape[0], fake.shape[0])
     values = []
@@ -341,6 +400,8 @@ def kid(
         pick_fake = torch.randperm(fake.shape[0], generator=generator)[:m].to(fake.device)
         values.append(_mmd2_unbiased(real[pick_real], fake[pick_fake], degree))
     values = np.array(values)
+    if not np.isfinite(values).all():
+        raise ValueError(f"the kernel overflows float64 (degree {degree}): scale the features down")
     return float(values.mean()), float(values.std())
 
 
@@ -392,14 +453,16 @@ def parzen_log_likelihood(x, samples, bandwidth: float, batch_size: int = 512) -
 
     ``x`` and ``samples`` may be images (n, ...) (flattened here). This was once used to give
     GANs a "log-likelihood"; Theis et al. (2016) show it ranks models badly even in low
-    dimensions (a blurry model can beat the data itself). Returns a float64 tensor (n,).
+    dimensions (a blurry model can beat the data itself). Returns a float64 tensor (n,);
+    a ``ValueError`` when ``bandwidth`` is so small that some ``x`` gets density 0 (``-inf``).
     """
     h = check_positive_number("bandwidth", bandwidth)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     x = _as_tensor("x", x)
     s = _as_tensor("samples", samples).to(x.device)
-    if x.ndim < 2 or s.ndim < 2:
-        raise ValueError(f"x and samples need a batch dimension, got shapes {tuple(x.shape)} and {tuple(s.shape)}")
+    if x.ndim < 2 or s.ndim < 2 or len(x) == 0 or len(s) == 0:
+        raise ValueError(f"x and samples need a batch dimension and at least one row each, "
+                         f"got shapes {tuple(x.shape)} and {tuple(s.shape)}")
     x, s = x.flatten(1), s.flatten(1)
     if x.shape[1] != s.shape[1]:
         raise ValueError(f"x and samples must have the same number of dimensions per row, got {x.shape[1]} and {s.shape[1]}")
@@ -409,13 +472,20 @@ def parzen_log_likelihood(x, samples, bandwidth: float, batch_size: int = 512) -
         torch.logsumexp(-torch.cdist(chunk, s) ** 2 / (2 * h * h), dim=1) - constant
         for chunk in torch.split(x, batch_size)
     ]
-    return torch.cat(out)
+    result = torch.cat(out)
+    if not bool(torch.isfinite(result).all()):
+        raise ValueError(f"bandwidth {h:g} is too small: some x get density 0 under every sample (log p = -inf)")
+    return result
 
 
 def select_parzen_bandwidth(validation, samples, bandwidths) -> float:
     """The bandwidth among ``bandwidths`` with the highest mean Parzen log-likelihood of ``validation``
     (the usual protocol: tune h on held-out data, then report the test log-likelihood)."""
-    bandwidths = [check_positive_number("bandwidth", h) for h in bandwidths]
+    if isinstance(bandwidths, torch.Tensor):
+        bandwidths = bandwidths.tolist() if bandwidths.ndim == 1 else bandwidths
+    if not isinstance(bandwidths, (list, tuple, np.ndarray)):
+        raise TypeError(f"bandwidths must be a list of candidate bandwidths, got {type(bandwidths).__name__}")
+    bandwidths = [check_positive_number("bandwidth", float(h) if isinstance(h, np.floating) else h) for h in bandwidths]
     if not bandwidths:
         raise ValueError("bandwidths is empty: give at least one candidate")
     scores = [float(parzen_log_likelihood(validation, samples, h).mean()) for h in bandwidths]
@@ -426,18 +496,17 @@ def select_parzen_bandwidth(validation, samples, bandwidths) -> float:
 
 
 def _check_images(images) -> torch.Tensor:
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-        got = images.dtype if isinstance(images, torch.Tensor) else type(images).__name__
-        raise TypeError(f"images must be a float tensor (n, C, H, W), got {got}")
-    if images.ndim != 4:
-        raise ValueError(f"images must have shape (n, C, H, W), got {tuple(images.shape)}")
+    images = check_tensor("images", images, ndim=4, dtype="float", what="(n, C, H, W)")
+    if len(images) == 0:
+        raise ValueError("images is empty: expected at least one image (n, C, H, W)")
     return images
 
 
 def add_noise(images: torch.Tensor, std: float, seed: int = 0) -> torch.Tensor:
     """``clamp(x + std * eps, 0, 1)``, ``eps ~ N(0, I)`` (seeded): new images, ``images`` untouched."""
     images = _check_images(images)
-    std = float(std) if std == 0 else check_positive_number("std", std)
+    std = check_finite_number("std", std)
+    std = std if std == 0 else check_positive_number("std", std)
     generator = torch.Generator().manual_seed(check_seed(seed))
     noise = torch.randn(images.shape, generator=generator, dtype=images.dtype).to(images.device)
     return (images + std * noise).clamp(0, 1)
@@ -446,7 +515,7 @@ def add_noise(images: torch.Tensor, std: float, seed: int = 0) -> torch.Tensor:
 def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     """Gaussian blur with standard deviation ``sigma`` pixels (a 5x5 kernel, replicated borders)."""
     images = _check_images(images)
-    if sigma == 0:
+    if check_finite_number("sigma", sigma) == 0:
         return images.clone()
     sigma = check_positive_number("sigma", sigma)
     offsets = torch.arange(-2, 3, dtype=images.dtype, device=images.device)
@@ -460,9 +529,7 @@ def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
 def fade(images: torch.Tensor, amount: float) -> torch.Tensor:
     """``(1 - amount) x + amount * mean image``: washed-out images, every one closer to the average."""
     images = _check_images(images)
-    amount = float(amount)
-    if not 0 <= amount <= 1:
-        raise ValueError(f"amount must lie in [0, 1], got {amount}")
+    amount = check_probability("amount", amount, include_one=True)
     return (1 - amount) * images + amount * images.mean(dim=0, keepdim=True)
 
 
@@ -470,8 +537,9 @@ def drop_classes(images: torch.Tensor, labels: torch.Tensor, keep: int, n: int, 
     """``n`` images drawn without replacement from the classes ``0 .. keep - 1`` only: a model that
     dropped modes (each image still perfect). ``ValueError`` if those classes hold fewer than ``n``."""
     images = _check_images(images)
-    if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-        raise ValueError(f"labels must be a 1-D tensor with one label per image ({images.shape[0]})")
+    labels = check_tensor("labels", labels, dtype="integer", low=0, what="(class indices >= 0)")
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+        raise ValueError(f"labels must be a 1-D tensor with one label per image ({images.shape[0]}), got shape {tuple(labels.shape)}")
     keep = check_int("keep", keep, minimum=1)
     n = check_int("n", n, minimum=1)
     pool = torch.nonzero(labels.cpu() < keep).flatten()

@@ -50,7 +50,8 @@ def minimax_value(p_data, p_g, d) -> torch.Tensor:
     ``d`` in [0, 1] on the same points. ``p_data`` and ``p_g`` must be distributions (>= 0,
     summing to 1 along the last axis, as :func:`course_gen.divergences.kl` requires). Terms
     with zero probability count 0 (``0 log 0 = 0``); ``D = 0`` on a real point (or 1 on a fake
-    one) gives ``-inf``. ``V(D, G) <= C(G) = V(D*, G) = -log 4 + 2 JSD(p_data || p_g)`` for every ``d``.
+    one) would give ``V = -inf``: a ``ValueError`` says so. ``V(D, G) <= C(G) = V(D*, G) =
+    -log 4 + 2 JSD(p_data || p_g)`` for every ``d``.
     """
     p_data, p_g = as_distribution("p_data", p_data), as_distribution("p_g", p_g)
     d = as_float64("d", d)
@@ -59,4 +60,8 @@ def minimax_value(p_data, p_g, d) -> torch.Tensor:
         raise ValueError(
             f"d must hold discriminator values in [0, 1], got values from {float(d.min()):.4g} to {float(d.max()):.4g}"
         )
-    return (torch.xlogy(p_data, d) + torch.xlogy(p_g, 1 - d)).sum(dim=-1)
+    value = (torch.xlogy(p_data, d) + torch.xlogy(p_g, 1 - d)).sum(dim=-1)
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError("V(D, G) = -inf: d is 0 where p_data > 0 or 1 where p_g > 0 (a discriminator that is "
+                         "certain and wrong); give d strictly inside (0, 1) there")
+    return value

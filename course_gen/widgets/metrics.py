@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from course_gen import metrics
+from course_gen._checks import check_choice, check_int, check_probability, check_tensor
 from course_gen.plotting import image_grid
 from course_gen.widgets._figure_view import figure_view
 
@@ -24,12 +25,18 @@ DAMAGES = ("noise", "blur", "fade", "drop classes")
 
 def damage(images: torch.Tensor, labels: torch.Tensor, kind: str, severity: float, n: int, seed: int = 0) -> torch.Tensor:
     """``n`` images with damage ``kind`` at ``severity`` in [0, 1]: noise std ``0.5 s``, blur sigma
-    ``1.5 s``, fade amount ``s``, or only the ``10 - round(8 s)`` first classes kept."""
-    if kind not in DAMAGES:
-        raise ValueError(f"unknown damage {kind!r}: expected one of {', '.join(map(repr, DAMAGES))}")
-    severity = float(severity)
-    if not 0 <= severity <= 1:
-        raise ValueError(f"severity must lie in [0, 1], got {severity}")
+    ``1.5 s``, fade amount ``s``, or only the ``10 - round(8 s)`` first classes kept.
+
+    ``images`` finite floats ``(N, C, H, W)``, ``labels`` integer class indices ``(N,)``, ``1 <= n <= N``."""
+    check_choice("damage", kind, DAMAGES)
+    severity = check_probability("severity", severity, include_one=True)
+    images = check_tensor("images", images, ndim=4, dtype="float", what="(n, C, H, W)")
+    labels = check_tensor("labels", labels, ndim=1, dtype="integer", low=0, what="(one class index per image)")
+    if len(labels) != len(images):
+        raise ValueError(f"labels must hold one class index per image ({len(images)}), got {len(labels)}")
+    n = check_int("n", n, minimum=1)
+    if n > len(images):
+        raise ValueError(f"images holds {len(images)} images, fewer than n = {n}")
     if kind == "drop classes":
         return metrics.drop_classes(images, labels, keep=10 - round(8 * severity), n=n, seed=seed)
     base = images[:n]
@@ -48,8 +55,11 @@ def damage_explorer(images: torch.Tensor, labels: torch.Tensor, reference: torch
     the metrics compare with (e.g. test digits); ``classifier``: a
     :class:`~course_gen.classifier.DigitsClassifier`.
     """
-    if len(images) < n:
-        raise ValueError(f"images holds {len(images)} images, fewer than n = {n}")
+    n = check_int("n", n, minimum=1)
+    kid_subsets = check_int("kid_subsets", kid_subsets, minimum=1, maximum=metrics.MAX_SUBSETS)
+    if not callable(getattr(classifier, "features", None)) or not callable(getattr(classifier, "probs", None)):
+        raise TypeError(f"classifier must have features() and probs() (a DigitsClassifier), got {type(classifier).__name__}")
+    damage(images, labels, "noise", 0.0, n)  # checks images, labels and n before anything is drawn
     real_features = classifier.features(reference)
     kind = w.Dropdown(options=DAMAGES, value="noise", description="damage")
     severity = w.FloatSlider(value=0.3, min=0.0, max=1.0, step=0.1, description="severity", continuous_update=False)
