@@ -502,3 +502,82 @@ def test_shipped_2d_models_load_and_show_what_the_notebook_claims():
     assert kl[8] < kl[2] < kl[1] and min(kl.values()) > -0.05
     with pytest.raises(ValueError, match="shipped 2-D model"):
         flows.shipped_2d("moons")
+
+
+# ============================================================================ structure and bad input (issue 17)
+
+
+def test_standard_normal_refuses_a_batch_of_the_wrong_event_shape():
+    normal = flows.StandardNormal(2)
+    assert normal.log_prob(torch.zeros(3, 2)).shape == (3,)
+    with pytest.raises(ValueError, match=r"z must have shape \(B, 2\), got \(3, 5\)"):
+        normal.log_prob(torch.zeros(3, 5))  # used to sum over all 5 entries
+    with pytest.raises(ValueError, match=r"shape \(B, 2\)"):
+        normal.log_prob(torch.zeros(2))
+
+
+def test_a_flow_scans_its_input_for_nan_once_not_in_every_layer(monkeypatch):
+    flow = flows.realnvp_2d(4, hidden=8)
+    x = torch.randn(16, 2)
+    flow.log_prob(x)  # ActNorm's initialisation
+    calls = []
+    real_isfinite = torch.isfinite
+    monkeypatch.setattr(torch, "isfinite", lambda t: calls.append(t.shape) or real_isfinite(t))
+    flow.log_prob(x)
+    flow(x)
+    flow.inverse(x)
+    assert len(calls) == 3  # one scan per call, for 8 layers
+    calls.clear()
+    flow.transforms[1](x)  # a layer called on its own still scans
+    assert len(calls) == 1
+    with pytest.raises(ValueError, match="NaN"):
+        flow.transforms[1](torch.full((2, 2), float("nan")))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        flow.log_prob(torch.tensor([[0.0, float("inf")]]))
+
+
+def test_float64_input_is_cast_to_the_models_dtype():
+    flow = flows.realnvp_2d(2, hidden=8)
+    x = torch.randn(10, 2, dtype=torch.float64)
+    log_p = flow.log_prob(x)
+    assert log_p.dtype == torch.float32
+    torch.testing.assert_close(log_p, flow.log_prob(x.float()))
+    assert flow.double().log_prob(x.float()).dtype == torch.float64
+    coupling = flows.AffineCoupling(4, hidden=8)
+    assert coupling(torch.randn(3, 4, dtype=torch.float64))[0].dtype == torch.float32
+
+
+def test_building_a_model_leaves_the_callers_random_stream_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = flows.realnvp_2d(2, hidden=8, seed=5)
+    flows.realnvp_digits(n_levels=2, hidden=4, n_checkerboard=1, n_channel=1, image_size=4, seed=5,
+                         dequantization="variational")
+    assert torch.equal(torch.rand(3), expected)
+    second = flows.realnvp_2d(2, hidden=8, seed=5)
+    for a, b in zip(first.parameters(), second.parameters()):
+        assert torch.equal(a, b)  # the seed still fixes the initial weights
+
+
+def test_losses_refuse_an_empty_batch_and_models_their_own_shapes():
+    with pytest.raises(ValueError, match="at least one example"):
+        flows.realnvp_2d(2, hidden=8).loss(torch.zeros(0, 2))
+    with pytest.raises(ValueError, match="at least one example"):
+        flows.VariationalFlow(flows.planar_flows(2, 1), lambda z: -z.pow(2).sum(1), 2).loss(torch.zeros(0, 2))
+    broadcasting = flows.VariationalFlow(flows.planar_flows(2, 1), lambda z: -z.pow(2).sum(1, keepdim=True), 2)
+    with pytest.raises(ValueError, match=r"target_log_prob\(z\) must return one value per example"):
+        broadcasting.loss(torch.randn(4, 2))  # (B, 1) against (B,) used to broadcast to (B, B)
+
+
+def test_the_dequantisation_term_comes_from_metrics_and_energies_live_beside_toy2d():
+    import importlib
+
+    from course_gen import metrics
+
+    toy2d_module = importlib.import_module("course_gen.data.toy2d")  # the module (course_gen.data.toy2d is the function)
+
+    model = flows.realnvp_digits(n_levels=4, hidden=4, n_checkerboard=1, n_channel=1, image_size=4)
+    assert model.offset == metrics.dequantization_offset(16, 4) == 16 * math.log(4)
+    assert flows.energy_log_density is toy2d_module.energy_log_density
+    assert flows.ENERGY_NAMES == toy2d_module.ENERGY_NAMES == ("U1", "U2", "U3", "U4")

@@ -155,3 +155,17 @@ def test_dequantization_noise_figure_needs_a_learned_binary_dequantizer():
         draw_dequantization_noise(flows.realnvp_digits(n_levels=2, hidden=8), x)
     with pytest.raises(ValueError, match="binary"):
         draw_dequantization_noise(flows.realnvp_digits(n_levels=17, hidden=8, dequantization="variational"), x)
+
+
+def test_widget_inputs_are_checked():
+    from course_gen.widgets.flows import invertibility_warning
+
+    assert invertibility_warning("planar", {"u": (1.0, 0.0), "w": (-2.0, 0.0), "b": 0.0}).startswith("not invertible")
+    with pytest.raises(ValueError, match="missing"):
+        invertibility_warning("planar", {"u": (1.0, 0.0), "b": 0.0})
+    with pytest.raises(ValueError, match="finite"):
+        invertibility_warning("radial", {"alpha": 0.5, "beta": float("nan")})
+    with pytest.raises(ValueError, match="n must be an int <= 1001"):
+        draw_pushforward("radial", {"alpha": 0.5, "beta": 1.0}, n=10**6)
+    with pytest.raises(ValueError, match="x_limits"):
+        draw_grid_deformation(flows.realnvp_2d(2, hidden=8), torch.randn(10, 2), x_limits=(3, -3))

@@ -33,48 +33,16 @@ The target energies ``U1``..``U4`` (:func:`energy_log_density`) live beside the 
 
 from course_gen.data.toy2d import ENERGY_NAMES, energy_log_density
 from course_gen.flows.base import Flow, StandardNormal, Transform, VariationalFlow
-from course_gen.flows.coupling import (
-                                             MASKS,
-                                             AdditiveCoupling,
-                                             AffineCoupling,
-                                             coupling_mask,
-)
-from course_gen.flows.dequantization import (
-                                             DEQUANTIZATIONS,
-                                             DequantizedFlow,
-                                             LogitTransform,
-                                             VariationalDequantizer,
-                                             dequantize,
-                                             dequantized_bits_per_dim,
-                                             discretize,
-)
-from course_gen.flows.diagnostics import (
-                                             histogram_vs_density,
-                                             log_normaliser_2d,
-                                             reverse_kl,
-)
+from course_gen.flows.coupling import MASKS, AdditiveCoupling, AffineCoupling, coupling_mask
+from course_gen.flows.dequantization import (DEQUANTIZATIONS, DequantizedFlow, LogitTransform, VariationalDequantizer,
+                                             dequantize, dequantized_bits_per_dim, discretize)
+from course_gen.flows.diagnostics import histogram_vs_density, log_normaliser_2d, reverse_kl
 from course_gen.flows.glow import ActNorm, Invertible1x1Conv, Squeeze
-from course_gen.flows.planar import (
-                                             Planar,
-                                             Radial,
-                                             planar_flows,
-                                             planar_invertible,
-                                             planar_map,
-                                             radial_flows,
-                                             radial_map,
-)
-from course_gen.flows.recipes import (
-                                             MOONS_RECIPE,
-                                             PLANAR_RECIPE,
-                                             SHIPPED_2D,
-                                             moons_realnvp_pair,
-                                             planar_fits,
-                                             realnvp_2d,
-                                             realnvp_digits,
-                                             shipped_2d,
-                                             train_moons_realnvp_pair,
-                                             train_planar_fits,
-)
+from course_gen.flows.planar import (Planar, Radial, planar_flows, planar_invertible, planar_map, radial_flows,
+                                     radial_map)
+from course_gen.flows.recipes import (MOONS_RECIPE, PLANAR_RECIPE, SHIPPED_2D, moons_realnvp_pair, planar_fits,
+                                      realnvp_2d, realnvp_digits, shipped_2d, train_moons_realnvp_pair,
+                                      train_planar_fits)
 
 __all__ = [
     "ENERGY_NAMES",

@@ -29,12 +29,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from course_gen._checks import (
-    check_int,
-    check_positive_number,
-    check_seed,
-    check_tensor,
-)
+from course_gen._checks import check_int, check_positive_number, check_seed, check_tensor
 
 #: Most examples one call may draw (a guard against a typo such as ``sample(10**12)``).
 MAX_SAMPLES = 10**8
@@ -72,6 +67,22 @@ def _check_event(x, shape: tuple[int, ...], name: str = "x") -> torch.Tensor:
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape):
         raise ValueError(f"{name} must have shape (B, {', '.join(map(str, shape))}), got {tuple(x.shape)}")
     return _scan_finite(x, name)
+
+
+def _nonempty(x, name: str = "x"):
+    """A loss averages over the batch: it needs at least one example."""
+    if isinstance(x, torch.Tensor) and x.ndim > 0 and x.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one example for a loss (a mean over the batch), got shape "
+                         f"{tuple(x.shape)}")
+    return x
+
+
+def _per_example(name: str, value, like: torch.Tensor) -> torch.Tensor:
+    """``value`` must be one number per example, shaped like ``like`` ``(B,)`` (no silent broadcasting)."""
+    if not isinstance(value, torch.Tensor) or value.shape != like.shape:
+        got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(f"{name} must return one value per example, shape {tuple(like.shape)}, got {got}")
+    return value
 
 
 def _check_shape(dim) -> tuple[int, ...]:
@@ -216,11 +227,11 @@ class Flow(nn.Module):
         x = _check_event(x, self.event_shape)
         with _trusted():
             z, log_det = self(x)
-            return self.base.log_prob(z) + log_det
+            return _per_example("base.log_prob(z)", self.base.log_prob(z), log_det) + log_det
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood (nats per example)."""
-        return -self.log_prob(x).mean()
+        return -self.log_prob(_nonempty(x)).mean()
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None, temperature: float = 1.0) -> torch.Tensor:
@@ -267,8 +278,8 @@ class VariationalFlow(nn.Module):
         """Reverse KL up to ``log Z``: ``mean(log q_K(z_K) - target_log_prob(z_K))``."""
         if self.target_log_prob is None:
             raise ValueError("this VariationalFlow has no target_log_prob to fit")
-        z, log_q = self(z0)
-        return (log_q - self.target_log_prob(z)).mean()
+        z, log_q = self(_nonempty(z0, "z0"))
+        return (log_q - _per_example("target_log_prob(z)", self.target_log_prob(z), log_q)).mean()
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None) -> torch.Tensor:

@@ -12,20 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from course_gen._checks import (
-    check_bool,
-    check_choice,
-    check_int,
-    check_positive_number,
-    check_tensor,
-)
-from course_gen.flows.base import (
-    Transform,
-    _check_event,
-    _check_shape,
-    _own_dtype,
-    _trusted,
-)
+from course_gen._checks import check_bool, check_choice, check_int, check_positive_number, check_tensor
+from course_gen.flows.base import Transform, _check_event, _check_shape, _own_dtype, _trusted
 
 #: Coupling masks: two for vectors (shape ``(D,)``), two for images (shape ``(C, H, W)``).
 MASKS = ("half", "alternating", "checkerboard", "channel")

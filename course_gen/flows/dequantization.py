@@ -20,26 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import (
-    check_bool,
-    check_int,
-    check_positive_number,
-    check_probability,
-    check_seed,
-)
-from course_gen.flows.base import (
-    Flow,
-    StandardNormal,
-    Transform,
-    _check_event,
-    _check_float,
-    _check_generator,
-    _check_shape,
-    _generator,
-    _own_dtype,
-    _scan_finite,
-    _trusted,
-)
+from course_gen._checks import check_bool, check_int, check_positive_number, check_probability, check_seed
+from course_gen.flows.base import (Flow, StandardNormal, Transform, _check_event, _check_float, _check_generator,
+                                   _check_shape, _generator, _nonempty, _own_dtype, _scan_finite, _trusted)
 from course_gen.flows.coupling import MAX_HIDDEN, _coupling_net
 from course_gen.metrics import bits_per_dim, dequantization_offset
 from course_gen.runtime import evaluating, model_device
@@ -211,7 +194,7 @@ class DequantizedFlow(nn.Module):
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         """``-log_prob(x) / D`` averaged over the batch (nats per dimension)."""
-        return -self.log_prob(x).mean() / self.n_dims
+        return -self.log_prob(_nonempty(x)).mean() / self.n_dims
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None, temperature: float = 1.0) -> torch.Tensor:

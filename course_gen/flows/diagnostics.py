@@ -12,12 +12,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from course_gen._checks import (
-    check_finite_number,
-    check_int,
-    check_positive_number,
-    check_seed,
-)
+from course_gen._checks import check_finite_number, check_int, check_positive_number, check_seed
 from course_gen.flows.base import Flow, VariationalFlow
 from course_gen.runtime import model_device
 

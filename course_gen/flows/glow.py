@@ -59,6 +59,7 @@ class ActNorm(Transform):
     @torch.no_grad()
     def initialize(self, x: torch.Tensor) -> None:
         """Set ``b = -mean / std`` and ``s = 1 / std`` from ``x``'s per-channel statistics."""
+        x = _own_dtype(self, _check_channels(x, self.channels))
         if x.shape[0] * _pixels(x) < 2:
             raise ValueError("ActNorm's data-dependent initialisation needs more than one value per channel")
         values = x.transpose(0, 1).reshape(self.channels, -1)

@@ -18,17 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import (
-    check_finite_number,
-    check_int,
-    check_positive_number,
-    check_seed,
-    check_tensor,
-)
+from course_gen._checks import check_finite_number, check_int, check_positive_number, check_seed, check_tensor
 from course_gen.flows.base import Transform, _check_event, _check_float, _own_dtype
 
-#: Most layers :func:`planar_flows` / :func:`radial_flows` build.
-MAX_FLOWS = 1000
+#: Most layers :func:`planar_flows` / :func:`radial_flows` build, and the largest dimension of a layer.
+MAX_FLOWS, MAX_DIM = 1000, 10**6
 
 
 def _inverse_softplus(y: float) -> float:
@@ -56,6 +50,21 @@ def _check_scalar(name: str, value):
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     return check_finite_number(name, value)
+
+
+class _VectorMap(Transform):
+    """What planar and radial layers share: vectors ``(B, dim)``, forward only, a seeded initial scale."""
+
+    has_inverse = False
+
+    def __init__(self, dim: int, init_scale: float):
+        super().__init__()
+        self.dim = check_int("dim", dim, minimum=1, maximum=MAX_DIM)
+        self.event_shape = (self.dim,)
+        self._init_scale = check_positive_number("init_scale", init_scale)
+
+    def _input(self, z) -> torch.Tensor:
+        return _own_dtype(self, _check_event(z, self.event_shape, "z"))
 
 
 # ============================================================================ planar
@@ -90,7 +99,7 @@ def planar_map(z: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b) -> tuple[to
     return _planar(z, u.to(z.dtype), w.to(z.dtype), b)
 
 
-class Planar(Transform):
+class Planar(_VectorMap):
     """Planar flow ``g(z) = z + u_hat tanh(w^T z + b)`` on vectors ``(B, dim)`` (a sampling-direction map).
 
     ``log|det dg/dz| = log|1 + u_hat^T psi(z)|`` with ``psi(z) = tanh'(w^T z + b) w`` (the matrix
@@ -99,13 +108,9 @@ class Planar(Transform):
     The inverse has no closed form (it needs a 1-D root search for ``w^T z`` along ``w``).
     """
 
-    has_inverse = False
-
     def __init__(self, dim: int, init_scale: float = 0.1, generator: torch.Generator | None = None):
-        super().__init__()
-        self.dim = check_int("dim", dim, minimum=1)
-        self.event_shape = (self.dim,)
-        scale = check_positive_number("init_scale", init_scale)
+        super().__init__(dim, init_scale)
+        scale = self._init_scale
         self.u = nn.Parameter(scale * torch.randn(self.dim, generator=generator))
         self.w = nn.Parameter(scale * torch.randn(self.dim, generator=generator))
         self.b = nn.Parameter(torch.zeros(()))
@@ -116,8 +121,7 @@ class Planar(Transform):
         return self.u + (F.softplus(wu) - 1 - wu) * self.w / (self.w.pow(2).sum() + 1e-12)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = _own_dtype(self, _check_event(z, self.event_shape, "z"))
-        return _planar(z, self.u_hat(), self.w, self.b)
+        return _planar(self._input(z), self.u_hat(), self.w, self.b)
 
 
 # ============================================================================ radial
@@ -143,7 +147,7 @@ def radial_map(z: torch.Tensor, z0: torch.Tensor, alpha, beta) -> tuple[torch.Te
     return _radial(z, z0.to(z.dtype), alpha, beta)
 
 
-class Radial(Transform):
+class Radial(_VectorMap):
     """Radial flow ``g(z) = z + beta h(alpha, r) (z - z_0)``, ``r = |z - z_0|``, ``h = 1 / (alpha + r)``
     (a sampling-direction map).
 
@@ -155,13 +159,9 @@ class Radial(Transform):
     estimation and serve variational inference, which needs only samples and their densities.
     """
 
-    has_inverse = False
-
     def __init__(self, dim: int, init_scale: float = 0.1, generator: torch.Generator | None = None):
-        super().__init__()
-        self.dim = check_int("dim", dim, minimum=1)
-        self.event_shape = (self.dim,)
-        scale = check_positive_number("init_scale", init_scale)
+        super().__init__(dim, init_scale)
+        scale = self._init_scale
         self.z0 = nn.Parameter(scale * torch.randn(self.dim, generator=generator))
         self.alpha_raw = nn.Parameter(torch.tensor(_inverse_softplus(1.0)))
         self.beta_raw = nn.Parameter(torch.tensor(_inverse_softplus(1.0)) + scale * torch.randn((), generator=generator))
@@ -175,20 +175,22 @@ class Radial(Transform):
         return -self.alpha + F.softplus(self.beta_raw)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = _own_dtype(self, _check_event(z, self.event_shape, "z"))
-        return _radial(z, self.z0, self.alpha, self.beta)
+        return _radial(self._input(z), self.z0, self.alpha, self.beta)
 
 
 # ============================================================================ seeded stacks
 
 
+def _stack(layer: type[_VectorMap], dim: int, n_flows: int, seed: int) -> list:
+    generator = torch.Generator().manual_seed(check_seed(seed))
+    return [layer(dim, generator=generator) for _ in range(check_int("n_flows", n_flows, minimum=1, maximum=MAX_FLOWS))]
+
+
 def planar_flows(dim: int, n_flows: int, seed: int = 0) -> list[Planar]:
     """``n_flows`` :class:`Planar` layers with seeded random initial parameters."""
-    generator = torch.Generator().manual_seed(check_seed(seed))
-    return [Planar(dim, generator=generator) for _ in range(check_int("n_flows", n_flows, minimum=1, maximum=MAX_FLOWS))]
+    return _stack(Planar, dim, n_flows, seed)
 
 
 def radial_flows(dim: int, n_flows: int, seed: int = 0) -> list[Radial]:
     """``n_flows`` :class:`Radial` layers with seeded random initial parameters."""
-    generator = torch.Generator().manual_seed(check_seed(seed))
-    return [Radial(dim, generator=generator) for _ in range(check_int("n_flows", n_flows, minimum=1, maximum=MAX_FLOWS))]
+    return _stack(Radial, dim, n_flows, seed)

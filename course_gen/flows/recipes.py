@@ -32,13 +32,8 @@ from course_gen._checks import check_bool, check_choice, check_int, check_seed
 from course_gen.data.toy2d import ENERGY_NAMES, energy_log_density
 from course_gen.flows.base import Flow, Transform, VariationalFlow
 from course_gen.flows.coupling import MASKS, MAX_HIDDEN, AffineCoupling
-from course_gen.flows.dequantization import (
-    DEQUANTIZATIONS,
-    MAX_LEVELS,
-    DequantizedFlow,
-    LogitTransform,
-    VariationalDequantizer,
-)
+from course_gen.flows.dequantization import (DEQUANTIZATIONS, MAX_LEVELS, DequantizedFlow, LogitTransform,
+                                             VariationalDequantizer)
 from course_gen.flows.diagnostics import reverse_kl
 from course_gen.flows.glow import ActNorm, Invertible1x1Conv, Squeeze
 from course_gen.flows.planar import planar_flows

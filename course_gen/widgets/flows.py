@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
 
-from course_gen._checks import check_bool, check_choice, check_int
+from course_gen._checks import check_bool, check_choice, check_finite_number, check_int, check_positive_number, check_seed
 from course_gen.flows import Flow, coupling_mask, planar_map, radial_map
 from course_gen.runtime import model_device
 from course_gen.widgets._figure_view import figure_view
@@ -53,7 +53,7 @@ def invertibility_warning(kind: str, params: dict) -> str | None:
 
     Planar (tanh): invertible iff ``w^T u >= -1``; radial: iff ``beta >= -alpha`` (and ``alpha > 0``).
     """
-    check_choice("kind", kind, KINDS)
+    params = _check_params(kind, params)
     if kind == "planar":
         wu = float(np.dot(params["w"], params["u"]))
         if wu < -1:
@@ -83,10 +83,31 @@ def _check_params(kind: str, params: dict) -> dict:
     missing = [key for key in needed if key not in params]
     if missing:
         raise ValueError(f"{kind} params need keys {needed}, missing {missing}")
-    for key in ("u", "w"):
-        if kind == "planar" and np.shape(params[key]) != (2,):
-            raise ValueError(f"params[{key!r}] must be a pair of numbers, got {params[key]!r}")
+    for key in needed:
+        if key in ("u", "w"):
+            _check_pair(f"params[{key!r}]", params[key])
+        else:
+            check_finite_number(f"params[{key!r}]", params[key])
+    if "z0" in params:
+        _check_pair("params['z0']", params["z0"])
     return params
+
+
+def _check_pair(name: str, value) -> tuple[float, float]:
+    """Two finite numbers (a tuple, list or array of two)."""
+    if isinstance(value, (str, bytes)) or np.shape(value) != (2,):
+        raise ValueError(f"{name} must be a pair of numbers, got {value!r}")
+    return tuple(check_finite_number(name, float(v) if isinstance(v, np.floating) else v) for v in value)
+
+
+def _check_window(name: str, limits, n_pairs: int = 1) -> tuple[float, ...]:
+    """``(low, high)`` (or ``n_pairs`` such pairs in a row) of finite numbers with ``high > low``."""
+    if isinstance(limits, (str, bytes)) or np.shape(limits) != (2 * n_pairs,):
+        raise ValueError(f"{name} must be {n_pairs * 2} numbers (low, high{', low, high' * (n_pairs - 1)}), got {limits!r}")
+    values = tuple(check_finite_number(name, v) for v in limits)
+    if any(values[2 * i + 1] <= values[2 * i] for i in range(n_pairs)):
+        raise ValueError(f"{name} must give each high above its low, got {tuple(limits)!r}")
+    return values
 
 
 def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: float = 3.5, n: int = 161):
@@ -100,7 +121,8 @@ def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: fl
     """
     params = _check_params(kind, params if params is not None else
                            ({"u": (1.5, 0.0), "w": (2.0, 0.0), "b": 0.0} if kind == "planar" else {"alpha": 0.5, "beta": 1.0}))
-    n = check_int("n", n, minimum=11)
+    n = check_int("n", n, minimum=11, maximum=1001)
+    limit = check_positive_number("limit", limit)
     corners = torch.linspace(-limit, limit, n + 1, dtype=torch.float64)  # cell edges
     centres = (corners[1:] + corners[:-1]) / 2
     zx, zy = torch.meshgrid(corners, corners, indexing="xy")
@@ -196,6 +218,10 @@ def draw_grid_deformation(flow: Flow, x: torch.Tensor, n_samples: int = 800, see
         raise ValueError(f"draw_grid_deformation needs a flow on 2-D points, got event shape {flow.event_shape}")
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"x must be a tensor (N, 2), got {getattr(x, 'shape', type(x).__name__)}")
+    n_samples = check_int("n_samples", n_samples, minimum=1, maximum=100_000)
+    seed = check_seed(seed)
+    x_limits, z_limits = _check_window("x_limits", x_limits), _check_window("z_limits", z_limits)
+    n_lines = check_int("n_lines", n_lines, minimum=2, maximum=50)
     device = model_device(flow)
     x = x[:n_samples].to(device)  # the flow casts it to its own dtype
     z = flow(x)[0]
@@ -237,6 +263,8 @@ def draw_histogram_vs_density(result: dict, limits=(-3.5, 3.5, -2.5, 2.5), wrong
               "total_variation", "wrong_sign_total_variation")
     if not isinstance(result, dict) or any(key not in result for key in needed):
         raise ValueError(f"result must be the dict of course_gen.flows.histogram_vs_density with keys {needed}")
+    limits = _check_window("limits", limits, n_pairs=2)
+    check_bool("wrong_sign", wrong_sign)
     edges = result["edges"].numpy()
     panels = [(result["histogram"], "histogram of x = f⁻¹(z), z ~ N(0, I)"),
               (result["density"], "p_Z(f(x)) |det ∂f/∂x|\n"
@@ -274,6 +302,8 @@ def draw_dequantization_noise(model, x: torch.Tensor, seed: int = 0, n_show: int
         raise TypeError(f"model must be a DequantizedFlow with a learned dequantizer, got {type(model).__name__}")
     if model.n_levels != 2:
         raise ValueError(f"draw_dequantization_noise is for binary images (2 levels), the model has {model.n_levels}")
+    n_show = check_int("n_show", n_show, minimum=1, maximum=16)
+    seed = check_seed(seed)
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[0] < n_show:
         raise ValueError(f"x must be binary images (N >= {n_show}, 1, H, W), got {getattr(x, 'shape', type(x).__name__)}")
     device = model_device(model)
