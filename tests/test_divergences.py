@@ -104,3 +104,15 @@ def test_binned_jsd_zero_for_the_same_points_log2_for_disjoint_ones():
     assert binned_jsd(x * 0.1 - 2, x * 0.1 + 2, bins=8, limit=4) == pytest.approx(math.log(2))
     shifted = [binned_jsd(x, torch.randn(2000, 2, generator=g) + shift) for shift in (0.0, 0.5, 1.5)]
     assert shifted[0] < shifted[1] < shifted[2] < math.log(2)
+
+
+def test_as_float64_rejects_inf_and_as_distribution_checks_like_kl():
+    from course_gen.divergences import as_distribution, as_float64, histogram2d
+
+    with pytest.raises(ValueError, match="inf"):
+        as_float64("p", torch.tensor([0.5, float("inf")]))
+    with pytest.raises(ValueError, match="sum to 1"):
+        as_distribution("p", [0.2, 0.2, 0.2])
+    assert as_distribution("p", [0.25, 0.75]).dtype == torch.float64
+    with pytest.raises(ValueError, match="bins must be an int <= 1000"):
+        histogram2d(torch.zeros(3, 2), bins=10**6)

@@ -328,3 +328,82 @@ def test_nearest_neighbour_factors_votes_and_averages():
         gan.nearest_neighbour_factors(pool[:1], pool, {"scale": torch.zeros(3)})
     with pytest.raises(ValueError):
         gan.nearest_neighbour_factors(pool[:1], pool, factors, k=13)
+
+
+# ============================================================================ issue 17: the package, the shared loop, bad input
+
+
+def test_public_names_keep_their_public_path_after_the_split():
+    for name in gan.__all__:
+        value = getattr(gan, name)
+        if callable(value):
+            assert value.__module__ == "course_gen.gan", name
+    from course_gen.gan import GANTrainer, minimax_value  # noqa: F401  (both import styles work)
+
+
+def test_minimax_value_takes_distributions_like_kl_and_refuses_minus_infinity():
+    p = torch.tensor([0.2, 0.2, 0.2], dtype=torch.float64)  # sums to 0.6: kl rejects it, so does the game
+    with pytest.raises(ValueError, match="sum to 1"):
+        gan.minimax_value(p, torch.full((3,), 1 / 3, dtype=torch.float64), torch.full((3,), 0.5))
+    with pytest.raises(ValueError, match="-inf"):
+        gan.minimax_value(torch.tensor([0.5, 0.5]), torch.tensor([0.5, 0.5]), torch.tensor([0.0, 0.5]))
+
+
+def test_trainer_errors_carry_the_shared_history_and_the_stop_button_keeps_it():
+    x = toy2d("moons", 100, seed=0)
+    g, d = gan.mlp_gan(hidden=8, seed=0)
+    trainer = gan.GANTrainer(g, d, x, batch_size=16, device="cpu")
+    trainer.run(2)
+    with torch.no_grad():
+        for p in d.parameters():
+            p.fill_(float("nan"))
+    with pytest.raises(TrainingDivergedError) as caught:
+        trainer.run(3)
+    assert caught.value.history is trainer.history and caught.value.step == 3 and trainer.history.steps == 2
+
+    g, d = gan.mlp_gan(hidden=8, seed=0)
+    trainer = gan.GANTrainer(g, d, x, batch_size=16, device="cpu")
+
+    def stop_button(step, history):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    history = trainer.run(10, callback=stop_button)
+    assert history.interrupted and history.steps == 3 and not g.training
+    with pytest.raises(TypeError, match="callback must be callable"):
+        trainer.run(1, callback=3)
+
+
+def test_networks_cast_float64_and_reject_nan_and_sizes_that_would_fill_the_memory():
+    g, d = gan.mlp_gan(hidden=8, seed=0)
+    z = torch.randn(4, 2, dtype=torch.float64)
+    assert torch.equal(g(z), g(z.float())) and torch.equal(d(z), d(z.float()))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        d(torch.full((3, 2), float("nan")))
+    with pytest.raises(ValueError, match="hidden must be an int <= 4096"):
+        gan.mlp_gan(hidden=10**9)
+    with pytest.raises(ValueError, match="n must be an int <= "):
+        g.sample(10**9)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        gan.discriminator_loss(torch.tensor([float("nan")]), torch.zeros(1))
+
+
+def test_diagnostics_refuse_nan_and_the_bilinear_game_is_bounded():
+    pool = torch.rand(5, 2)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        gan.nearest_neighbours(torch.full((2, 2), float("nan")), pool)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        gan.mode_coverage(torch.full((4, 2), float("nan")), pool, radius=0.5)
+    with pytest.raises(ValueError, match="samples must be a non-empty"):
+        gan.mode_coverage(pool[:0], pool, radius=0.5)
+    with pytest.raises(ValueError, match="steps must be an int <= 1000000"):
+        gan.bilinear_game(1.0, 0.0, lr=0.1, steps=10**9)
+    with pytest.raises(ValueError, match="floating-point range"):
+        gan.bilinear_game(1.0, 0.0, lr=1e4, steps=100)
+
+
+def test_train_shapes_dcgan_checks_steps_before_drawing_anything():
+    generator, _ = gan.shapes_dcgan(seed=0)
+    for bad, error in ((0, ValueError), (10**12, ValueError), (1.5, TypeError), ("2", TypeError)):
+        with pytest.raises(error, match="steps"):
+            gan.train_shapes_dcgan(generator, steps=bad)

@@ -329,3 +329,42 @@ def test_damage_explorer_redraws_and_its_scores_react():
     assert fids[0] < fids[1] < fids[2]
     with pytest.raises(ValueError, match="unknown damage"):
         damage(x, y, "rotate", 0.5, 10)
+
+
+# ============================================================================ issue 17: bad input
+
+
+def test_covariances_must_be_symmetric_and_positive_semi_definite():
+    eye = torch.eye(3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        metrics.frechet_distance(torch.zeros(3), -eye, torch.zeros(3), eye)  # was 0.0
+    with pytest.raises(ValueError, match="symmetric"):
+        metrics.sqrtm_psd(eye + torch.triu(torch.ones(3, 3, dtype=torch.float64), 1))  # was the identity
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        metrics.trace_sqrt_product(eye, -eye)
+    singular = random_cov(30, 1, rank=10)  # round-off makes some eigenvalues slightly negative: accepted
+    assert torch.allclose(metrics.sqrtm_psd(singular) @ metrics.sqrtm_psd(singular), singular, atol=1e-10)
+    assert metrics.sqrtm_psd(torch.eye(2) * 4).dtype == torch.float32  # the input's dtype comes back
+
+
+def test_numbers_nan_and_bounds():
+    with pytest.raises(ValueError, match="NaN or inf"):
+        metrics.nats_to_bits(torch.tensor([1.0, float("nan")]))
+    with pytest.raises(ValueError, match="finite"):
+        metrics.bits_to_nats(float("inf"))
+    a = torch.randn(10, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="n_subsets must be an int <= "):
+        metrics.kid(a, a + 1, n_subsets=10**12)
+    with pytest.raises(ValueError, match="degree must be an int <= "):
+        metrics.polynomial_kernel(a, a, degree=10**6)
+    assert metrics.polynomial_kernel(a.float(), a, degree=2).dtype == torch.float64
+    with pytest.raises(TypeError, match="amount"):
+        metrics.fade(torch.rand(2, 1, 4, 4), "0.3")
+    with pytest.raises(TypeError, match="labels"):
+        metrics.drop_classes(torch.rand(4, 1, 4, 4), torch.tensor([0.0, 1.0, 0.5, 1.0]), keep=1, n=1)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        metrics.blur(torch.full((2, 1, 4, 4), float("nan")), 1.0)
+    with pytest.raises(ValueError, match="too small"):
+        metrics.parzen_log_likelihood(torch.zeros(2, 3), torch.full((4, 3), 100.0), bandwidth=1e-160)
+    with pytest.raises(ValueError, match="too small"):
+        metrics.parzen_log_likelihood(torch.zeros(2, 3), torch.full((4, 3), 100.0), bandwidth=1e-200)
