@@ -28,7 +28,7 @@ import math
 import numpy as np
 import torch
 
-from course_gen._checks import check_int, check_positive_number
+from course_gen._checks import check_int, check_positive_number, check_tensor
 
 __all__ = ["SUM_TOLERANCE", "as_distribution", "as_float64", "binned_jsd", "histogram2d", "jsd", "kl"]
 
@@ -151,12 +151,10 @@ def jsd(p, q):
 
 
 def _check_points(name: str, points) -> torch.Tensor:
-    if not isinstance(points, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of 2-D points (n, 2), got {type(points).__name__}")
+    points = check_tensor(name, points, dtype="float", finite=False, what="of 2-D points (n, 2)")
     if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
         raise ValueError(f"{name} must have shape (n, 2) with n >= 1 points, got {tuple(points.shape)}")
-    if not points.is_floating_point() or not bool(torch.isfinite(points).all()):
-        raise ValueError(f"{name} must hold finite floating-point coordinates")
+    check_tensor(name, points, what="of 2-D points (n, 2)")  # finite coordinates
     return points.detach().to("cpu", torch.float64)
 
 
