@@ -69,10 +69,9 @@ __all__ = [
     "trace_sqrt_product",
 ]
 
-# Functions and classes show their public path (``course_gen.metrics.fid``) in messages and reprs,
-# and in the exercise checkers' feedback, as before the split into files.
+# Functions and classes show their public path (``course_gen.metrics.fid``, not the file they live in) in
+# messages, reprs and the exercise checkers' feedback, as before the split into files.
 for _name in __all__:
-    _value = globals()[_name]
-    if callable(_value) and getattr(_value, "__module__", "").startswith(__name__ + "."):
-        _value.__module__ = __name__
-del _name, _value
+    if getattr(globals()[_name], "__module__", "").startswith(__name__ + "."):
+        globals()[_name].__module__ = __name__
+del _name
