@@ -33,17 +33,18 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-import course_gen
 from course_gen import checkpoints, pretrained
-from course_gen._checks import check_int
+from course_gen._checks import check_bool, check_choice, check_int, check_seed, check_tensor
 from course_gen.gan import DCGANDiscriminator, GANTrainer
-from course_gen.train import to_device, train
-from course_gen.runtime import env_flag
+from course_gen.runtime import env_flag, evaluating, model_device, resolve_device, seed_everything, seeded
+from course_gen.train import MAX_STEPS, to_device, train
 
 __all__ = ["RECIPES", "STABILITY_FAMILIES", "GlobalBatches", "Recipe", "ShardedGANTrainer", "evaluate", "main", "short_run",
            "stability_runs", "test_nll_nats"]
 
 TEST_SAMPLE_SEED = 0
+#: The shipped models with a likelihood (or a bound on it): :func:`test_nll_nats` scores them.
+LIKELIHOOD_MODELS = ("pixelcnn", "vae", "realnvp", "realnvp_vardeq")
 
 
 @dataclass(frozen=True)
@@ -219,10 +220,9 @@ def _train_gan(name, generator, device, seed, steps, rank=0, world=1, batch_size
     from tqdm.auto import tqdm
 
     recipe = RECIPES[name]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed + 1)
+    with seeded(seed + 1):
         discriminator = DCGANDiscriminator(image_size=generator.image_size, width=32)
-    course_gen.seed_everything(seed)
+    seed_everything(seed)  # the run's own draws (a script's first line; the notebooks load the results)
     trainer = ShardedGANTrainer(generator, discriminator, _training_data(name), batch_size=batch_size or recipe.batch_size,
                                 lr_g=recipe.lr, lr_d=recipe.lr, device=device, seed=seed, rank=rank, world=world)
     hidden = not progress or rank != 0 or env_flag("TQDM_DISABLE")
@@ -242,13 +242,30 @@ def test_nll_nats(name: str, model: nn.Module, x: torch.Tensor, n_samples: int =
     ``pixelcnn``: exact, ``{"nll"}``. ``vae``: ``{"elbo", "iwae"}``, the negative ELBO (``n_samples`` draws)
     and the negative IWAE bound with ``k = iwae_k`` (both upper bounds on the NLL; None skips IWAE).
     ``realnvp*``: ``{"bound"}``, the negative dequantisation bound (``n_samples`` noise draws), an upper
-    bound on the NLL. Seeded: the same call gives the same numbers.
+    bound on the NLL. Seeded: the same call gives the same numbers. The model is in eval mode for the
+    call and back in its own mode after.
     """
+    if name not in LIKELIHOOD_MODELS:
+        raise ValueError(f"{name!r} is not a likelihood model: expected {', '.join(LIKELIHOOD_MODELS)}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_tensor("x", x, ndim=4, dtype="float", low=0.0, high=1.0, what="(binary test images (n, 1, 28, 28))")
+    if len(x) == 0:
+        raise ValueError("x holds no images")
+    n_samples = check_int("n_samples", n_samples, minimum=1, maximum=10_000)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    check_seed(seed)
+    if iwae_k is not None:
+        iwae_k = check_int("iwae_k", iwae_k, minimum=1, maximum=100_000)
+    device = model_device(model)
+    chunks = [x[i:i + batch_size].to(device) for i in range(0, len(x), batch_size)]
+    with evaluating(model):
+        return _nll(name, model, x, chunks, n_samples, batch_size, seed, iwae_k)
+
+
+def _nll(name, model, x, chunks, n_samples, batch_size, seed, iwae_k) -> dict[str, float]:
     from course_gen import flows, vae
 
-    device = next(model.parameters()).device
-    chunks = [x[i:i + batch_size].to(device) for i in range(0, len(x), batch_size)]
-    model.eval()
     if name == "pixelcnn":
         return {"nll": -float(torch.cat([model.log_prob(c) for c in chunks]).mean())}
     if name == "vae":
@@ -260,7 +277,7 @@ def test_nll_nats(name: str, model: nn.Module, x: torch.Tensor, n_samples: int =
     if name.startswith("realnvp"):
         bpd = flows.dequantized_bits_per_dim(model, x, n_samples=n_samples, seed=seed, batch_size=batch_size)
         return {"bound": bpd * model.n_dims * math.log(2)}
-    raise ValueError(f"{name!r} is not a likelihood model: expected pixelcnn, vae, realnvp or realnvp_vardeq")
+    raise AssertionError(name)  # test_nll_nats checked it
 
 
 def _sample(name: str, model: nn.Module, n: int, seed: int) -> torch.Tensor:
@@ -282,6 +299,10 @@ def evaluate(name: str, model: nn.Module, root=None) -> tuple[dict, torch.Tensor
     and the images drawn to time sampling (None for the classifier). ``root``: where the classifier is."""
     from course_gen.classifier import accuracy
     from course_gen.data import mnist10k
+
+    check_choice("pretrained model name", name, pretrained.NAMES)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
 
     x_grey, labels = mnist10k("test")
     x_binary, _ = mnist10k("test", binarize=True)
@@ -311,8 +332,12 @@ def short_run(name: str, steps: int, seed: int, batch_size: int = 32, n_test: in
     from course_gen import metrics
     from course_gen.data import mnist10k
 
-    check_int("steps", steps, minimum=1)
-    device = course_gen.device(str(device))
+    check_choice("name", name, STABILITY_FAMILIES + ("realnvp_vardeq",))
+    check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
+    check_seed(seed)
+    batch_size = check_int("batch_size", batch_size, minimum=1, maximum=8000)  # the training digits
+    n_test = check_int("n_test", n_test, minimum=1, maximum=2000)  # the test digits
+    device = resolve_device(device)
     model = pretrained.build(name, seed=seed)
     fit = _train_gan if name == "dcgan" else _train_likelihood
     fit(name, model, device, seed, steps, batch_size=batch_size, progress=False)
@@ -339,6 +364,8 @@ def stability_runs(retrain: bool = False, device="cpu", root=None) -> dict[str, 
     ``stability_runs``; ``retrain=True`` runs them again and replaces it (so does a missing or altered file,
     without saving)."""
     name = "stability_runs"
+    check_bool("retrain", retrain)
+    device = resolve_device(device)
     if not retrain:
         try:
             state = checkpoints.load_checkpoint(name, root=root)
@@ -368,7 +395,8 @@ def _distributed() -> tuple[int, int, int]:
 
 
 def _device(requested: str | None, world: int, local_rank: int) -> torch.device:
-    device = course_gen.device(requested) if requested else course_gen.device()
+    """The device of this process: ``--device`` (or :func:`course_gen.device`), its local GPU under torchrun."""
+    device = resolve_device(requested or None)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)

@@ -28,9 +28,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-import course_gen
 from course_gen import checkpoints
-from course_gen._checks import check_choice, check_seed
+from course_gen._checks import check_choice
+from course_gen.runtime import resolve_device, seeded
 
 __all__ = ["IMAGE_SHAPE", "NAMES", "build", "load", "rebuild_command", "report", "samples"]
 
@@ -92,8 +92,7 @@ def build(name: str, seed: int = 0) -> nn.Module:
     """A new, untrained model with the architecture of ``name``; its initial weights depend only on ``seed``
     (drawn from a forked random state: the caller's global random state is left as it was)."""
     check_choice("pretrained model name", name, NAMES)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(check_seed(seed))
+    with seeded(seed):
         return _ARCHITECTURES[name](seed)
 
 
@@ -102,12 +101,12 @@ def load(name: str, device=None, root=None) -> nn.Module:
     (default :func:`course_gen.device`). Raises :class:`~course_gen.checkpoints.CheckpointError`,
     naming the command that rebuilds it, when its file is missing or altered."""
     model = build(name)
+    resolve_device(device)  # a bad device fails before the file is read
     try:
         checkpoints.load_checkpoint(name, model, root=root)
     except checkpoints.CheckpointError as err:
         raise checkpoints.CheckpointError(f"{err}\nRebuild it with: {rebuild_command(name)}") from err
-    target = course_gen.device() if device is None else course_gen.device(str(device))
-    return model.to(target).eval()
+    return model.to(resolve_device(device)).eval()
 
 
 def samples(name: str, root=None) -> torch.Tensor:
