@@ -444,6 +444,20 @@ def test_download_checked_against_the_published_digests(tmp_path):
     assert os.listdir(root) == []
 
 
+def test_download_with_a_matching_digest_but_broken_idx_is_refused(tmp_path):
+    """A digest only says the bytes are the ones promised: the IDX header and length are checked too."""
+    import gzip
+
+    remote = tmp_path / "remote"
+    _write_mnist(remote, "test", 4, suffix=".gz")
+    truncated = gzip.decompress((remote / "t10k-images-idx3-ubyte.gz").read_bytes())[:-5]
+    (remote / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(truncated))
+    root = tmp_path / "root"
+    with pytest.raises(OSError, match="data length does not match the header"):
+        mnist(root, split="test", download=True, base_url=remote.as_uri(), sha256=_digests(remote))
+    assert os.listdir(root) == []
+
+
 # -------------------------------------------------------------------------- bad inputs
 @pytest.mark.parametrize(
     "call, error, message",

@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import torch
 
-from course_gen._checks import check_bool, check_choice
+from course_gen._checks import check_bool, check_choice, check_int
 
 #: The splits ``digits`` accepts.
 DIGITS_SPLITS = ("train", "test", "all")
@@ -30,7 +30,9 @@ def stratified_test_mask(labels: np.ndarray, seed: int = SPLIT_SEED) -> np.ndarr
     For each class c (in increasing order) one ``RandomState(seed)`` draws a permutation
     of that class's indices; the first ``round(count_c / 6)`` (halves rounded up) are test.
     """
-    rng = np.random.RandomState(seed)
+    if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must be a 1-D numpy array of integers, got {type(labels).__name__}")
+    rng = np.random.RandomState(check_int("seed", seed, minimum=0, maximum=2**32 - 1))
     is_test = np.zeros(len(labels), dtype=bool)
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)

@@ -56,6 +56,12 @@ MNIST_FILES = {
 
 
 # --------------------------------------------------------------------------- read/write
+def _check_path(name: str, path) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}")
+    return Path(path)
+
+
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes, gunzipped when they start with the gzip magic ``1f 8b``."""
     raw = path.read_bytes()
@@ -95,7 +101,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Raises ``ValueError`` naming the file for a bad magic, an unknown dtype code, or data
     whose length does not match the dims (a truncated or padded file).
     """
-    path = Path(path)
+    path = _check_path("path", path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no IDX file at {path}")
     data = _read_bytes(path)
     dtype, dims, start = _parse_header(data, path)
     expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
@@ -124,7 +132,7 @@ def write_idx(array, path: str | os.PathLike) -> Path:
         raise ValueError(f"write_idx: IDX holds at most 255 dims, each < 2**32, got shape {array.shape}")
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     payload = header + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
-    path = Path(path)
+    path = _check_path("path", path)
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)
     path.write_bytes(payload)
@@ -157,6 +165,7 @@ def _download(url: str, destination: Path, sha256: str) -> None:
         digest = hashlib.sha256(Path(temporary).read_bytes()).hexdigest()
         if digest != sha256:
             raise ValueError(f"sha256 {digest} does not match the expected {sha256}")
+        read_idx(temporary)  # the header and the data length must agree too
         os.replace(temporary, destination)
     except BaseException as err:
         Path(temporary).unlink(missing_ok=True)
@@ -181,12 +190,17 @@ def mnist(
     ``FileNotFoundError``; ``download=True`` fetches ``<base_url>/<name>.gz`` into ``root``
     (default ``MNIST_BASE_URL``; ``file://`` URLs work too), through a temporary file so a
     failed download leaves nothing half-written, and checks it against ``sha256[<name>.gz]``
-    (default :data:`MNIST_SHA256`, the published digests): a file that differs is refused. ``ValueError`` if the images are not a
+    (default :data:`MNIST_SHA256`, the published digests) and parsed as IDX (header and length must
+    agree): a file that fails either is refused, ``OSError`` saying why. ``ValueError`` if the images are not a
     3-D uint8 array or the labels not 1-D integers of the same length.
     """
     check_choice("split", split, tuple(MNIST_FILES))
     check_bool("download", download)
-    root = Path(root)
+    root = _check_path("root", root)
+    if base_url is not None and not isinstance(base_url, str):
+        raise TypeError(f"base_url must be a str or None, got {type(base_url).__name__}")
+    if sha256 is not None and not isinstance(sha256, dict):
+        raise TypeError(f"sha256 must be a dict {{file name: hex digest}} or None, got {type(sha256).__name__}")
     base_url = MNIST_BASE_URL if base_url is None else base_url
     digests = MNIST_SHA256 if sha256 is None else sha256
     paths = []

@@ -73,8 +73,9 @@ def patches(n: int, size: int = 8, seed: int = 0, normalize: bool = False) -> to
       (sky, dark background) get their JPEG noise amplified: that is what this does.
 
     A local ``torch.Generator`` seeded with ``seed`` makes the result depend on it only.
+    ``n`` is at most 10**6.
     """
-    n = check_int("n", n, minimum=1)
+    n = check_int("n", n, minimum=1, maximum=10**6)
     photos = [torch.from_numpy(np.array(p)) for p in gray_photos()]
     smallest = min(min(p.shape) for p in photos)
     size = check_int("size", size, minimum=2, maximum=smallest)

@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from course_gen._checks import check_int, check_seed
+from course_gen._checks import check_int, check_seed, check_tensor
 
 #: The shapes, in the order of ``factors["shape"]``.
 SHAPE_NAMES = ("square", "ellipse", "triangle", "heart")
@@ -38,6 +38,8 @@ POSITION_LOW, POSITION_HIGH = 0.25, 0.75
 SUPERSAMPLE = 4
 #: Smallest and largest image side ``shapes`` accepts.
 MIN_SIZE, MAX_SIZE = 8, 512
+#: The most images one call of ``shapes`` draws.
+MAX_IMAGES = 10**6
 
 # Ellipse semi-axes (local units): wide and flat when upright.
 _ELLIPSE_AXES = (1.0, 0.5)
@@ -125,6 +127,19 @@ def _threshold(coverage: torch.Tensor) -> torch.Tensor:
     return images
 
 
+def _check_factors(factors) -> int:
+    """The number of images ``factors`` describe, after checking its keys, shapes and values."""
+    keys = ("shape", "scale", "rotation", "x", "y")
+    if not isinstance(factors, dict) or set(factors) != set(keys):
+        got = sorted(factors) if isinstance(factors, dict) else type(factors).__name__
+        raise ValueError(f"factors must be a dict with keys {keys} (what shapes returns), got {got}")
+    n = check_tensor('factors["shape"]', factors["shape"], ndim=1, dtype="integer", low=0,
+                     high=len(SHAPE_NAMES) - 1).shape[0]
+    for key in keys[1:]:
+        check_tensor(f"factors[{key!r}]", factors[key], shape=(n,), dtype="float")
+    return n
+
+
 def render_shapes(factors: dict[str, torch.Tensor], size: int) -> torch.Tensor:
     """Render the images of given ``factors`` (the dict ``shapes`` returns).
 
@@ -132,7 +147,7 @@ def render_shapes(factors: dict[str, torch.Tensor], size: int) -> torch.Tensor:
     bounded for large ``n`` or ``size``.
     """
     size = check_int("size", size, minimum=MIN_SIZE, maximum=MAX_SIZE)
-    n = factors["shape"].shape[0]
+    n = _check_factors(factors)
     chunk = max(1, 2**22 // (size * SUPERSAMPLE) ** 2)
     images = torch.empty(n, 1, size, size)
     for start in range(0, n, chunk):
@@ -155,10 +170,10 @@ def shapes(n: int, size: int = 16, seed: int = 0) -> tuple[torch.Tensor, dict[st
       - ``"x"``, ``"y"``: float32 centre in [0.25, 0.75], in [0, 1] image coordinates
         (x = column / size to the right, y = row / size downwards).
 
-    ``size`` is an int in [8, 512]; ``seed`` an int >= 0. A local ``torch.Generator`` makes
+    ``n`` is an int in [1, 10**6], ``size`` an int in [8, 512]; ``seed`` an int >= 0. A local ``torch.Generator`` makes
     the result depend on ``seed`` only (the global random state is neither used nor changed).
     """
-    n = check_int("n", n, minimum=1)
+    n = check_int("n", n, minimum=1, maximum=MAX_IMAGES)
     size = check_int("size", size, minimum=MIN_SIZE, maximum=MAX_SIZE)
     generator = torch.Generator().manual_seed(check_seed(seed))
     factors = _sample_factors(n, generator)

@@ -27,7 +27,7 @@ import math
 
 import torch
 
-from course_gen._checks import check_choice, check_int, check_seed, check_tensor
+from course_gen._checks import check_choice, check_int, check_positive_number, check_seed, check_tensor, check_tensor
 
 #: The names ``toy2d`` accepts.
 TOY2D_NAMES = ("moons", "circles", "8gaussians", "ring", "checkerboard", "spirals", "swissroll")
@@ -44,6 +44,8 @@ CIRCLES_RADII, CIRCLES_STD = (1.0, 2.0), 0.1
 CHECKERBOARD_HALF_WIDTH = 2
 #: Gaussian noise added to moons, spirals and swissroll (after scaling).
 CURVE_NOISE = 0.1
+#: The most points one call of ``toy2d`` draws.
+MAX_POINTS = 10**7
 
 
 # ----------------------------------------------------------------------------- samplers
@@ -158,7 +160,7 @@ def toy2d(name: str, n: int, seed: int = 0) -> torch.Tensor:
     ``torch.Generator`` seeded by ``seed``, so the same arguments give the same tensor.
     """
     check_choice("toy2d name", name, TOY2D_NAMES)
-    n = check_int("n", n, minimum=1)
+    n = check_int("n", n, minimum=1, maximum=MAX_POINTS)
     generator = torch.Generator().manual_seed(check_seed(seed))
     return _SAMPLERS[name](n, generator).to(torch.float32)
 
@@ -171,6 +173,8 @@ def gaussian_circle_log_prob(
     """Log-density of an equal mixture of ``count`` isotropic Gaussians (std ``std``) centred
     on a circle of radius ``radius``: ``logsumexp_k [-|x - mu_k|^2 / (2 std^2)] - log(2 pi std^2)
     - log(count)``. ``x`` float64 ``(n, 2)``; returns ``(n,)``."""
+    x = _check_points(x)
+    _check_law(radius, std, count)
     centres = _gaussian_centres(count, radius).to(x)
     squared = ((x[:, None, :] - centres[None]) ** 2).sum(dim=2)
     log_components = -squared / (2.0 * std**2) - math.log(2.0 * math.pi * std**2)
@@ -182,6 +186,8 @@ def ring_log_prob(x: torch.Tensor, radius: float = RING_RADIUS, std: float = RIN
     ``log p(x) = log N(r; radius, std) - log Phi(radius / std) - log(2 pi r)``
     (the 1 / (2 pi r) is the polar Jacobian). ``x`` float64 ``(n, 2)``; returns ``(n,)``.
     At ``x = 0`` (measure zero) ``r`` is clamped to the smallest positive float."""
+    x = _check_points(x)
+    _check_law(radius, std)
     r = torch.linalg.vector_norm(x, dim=1).clamp_min(torch.finfo(x.dtype).tiny)
     log_normal = -0.5 * ((r - radius) / std) ** 2 - math.log(std * math.sqrt(2.0 * math.pi))
     log_mass = math.log(0.5 * math.erfc(-radius / (std * math.sqrt(2.0))))  # log Phi(radius / std)
@@ -193,6 +199,8 @@ def circles_log_prob(
 ) -> torch.Tensor:
     """Log-density of an equal mixture of rings: ``logsumexp_k log p_ring(x; radii[k], std)
     - log(len(radii))``. ``x`` float64 ``(n, 2)``; returns ``(n,)``."""
+    if not isinstance(radii, (tuple, list)) or not radii:
+        raise TypeError(f"radii must be a non-empty tuple of radii, got {radii!r}")
     rings = torch.stack([ring_log_prob(x, r, std) for r in radii], dim=1)
     return torch.logsumexp(rings, dim=1) - math.log(len(radii))
 
@@ -203,6 +211,7 @@ def checkerboard_log_prob(x: torch.Tensor) -> torch.Tensor:
 
     Closed squares, so a sample that float32 rounding puts on a cell edge keeps its density
     (the edges have measure zero: the integral is 1 either way)."""
+    x = _check_points(x)
     corners = _checkerboard_cells().to(x)  # (8, 2)
     offset = x[:, None, :] - corners[None]  # (n, 8, 2)
     filled = ((offset >= 0) & (offset <= 1)).all(dim=2).any(dim=1)
@@ -219,14 +228,24 @@ _LOG_PROBS = {
 
 
 def _check_points(x) -> torch.Tensor:
-    """``x`` must be a floating tensor of shape ``(n, 2)``; ``TypeError``/``ValueError`` otherwise."""
+    """``x`` must be a finite floating tensor of shape ``(n, 2)``; ``TypeError``/``ValueError`` otherwise."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor of shape (n, 2), got {type(x).__name__}")
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"x must have shape (n, 2), got {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-    return x
+    return check_tensor("x", x, what="(points (n, 2))")  # no NaN or inf
+
+
+def _check_law(radius=None, std=None, count=None) -> None:
+    """The parameters of a density: positive finite radius and std, a count of 1..10,000 components."""
+    if radius is not None:
+        check_positive_number("radius", radius)
+    if std is not None:
+        check_positive_number("std", std)
+    if count is not None:
+        check_int("count", count, minimum=1, maximum=10_000)
 
 
 def toy2d_log_prob(name: str, x: torch.Tensor) -> torch.Tensor:
