@@ -10,6 +10,7 @@ import torch
 import course_gen
 from course_gen.autoregressive import (
     MADE,
+    NADE,
     GatedPixelCNN,
     MaskedConv2d,
     MaskedLinear,
@@ -336,6 +337,104 @@ def test_training_lowers_the_nll_and_tracker_records_it():
 def test_bad_inputs_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_pixel_nll_refuses_values_that_are_not_levels():
+    """Grey levels 0..255 under a Bernoulli gave a negative "NLL" (-80 nats); now a clear error."""
+    logits = torch.randn(2, 1, 3, 3, generator=torch.Generator().manual_seed(0))
+    for x in (torch.full((2, 1, 3, 3), 255.0), torch.full((2, 1, 3, 3), 0.5), torch.full((2, 1, 3, 3), -1.0)):
+        with pytest.raises(ValueError, match=r"pixel values in \{0, \.\.\., 1\}"):
+            pixel_nll(logits, x)
+    with pytest.raises(ValueError, match=r"\{0, \.\.\., 3\}"):
+        pixel_nll(torch.zeros(2, 4, 1, 3, 3), torch.full((2, 1, 3, 3), 4.0), n_levels=4)
+    with pytest.raises(ValueError, match="logits must have shape"):
+        pixel_nll(torch.zeros(2, 1, 3, 4), torch.ones(2, 1, 3, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        pixel_nll(torch.full((2, 1, 3, 3), float("nan")), torch.ones(2, 1, 3, 3))
+    x = random_binary(2, (3, 3))
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=(1, 2, 3))
+    assert torch.allclose(pixel_nll(logits, x), expected)
+    assert torch.allclose(pixel_nll(logits, x.long()), expected)  # integer levels are fine
+
+
+@pytest.mark.parametrize("build", [lambda: MADE((1, 4, 4), (16,)), lambda: NADE((1, 4, 4), hidden=5),
+                                   lambda: PixelCNN(n_layers=2, hidden_channels=4),
+                                   lambda: GatedPixelCNN(n_layers=2, hidden_channels=4)])
+def test_float64_images_are_cast_to_the_models_dtype(build):
+    torch.manual_seed(0)
+    model = build().eval()
+    x = random_binary(3, (4, 4))
+    assert model(x.double()).dtype == torch.float32
+    assert torch.equal(model(x.double()), model(x))
+    assert torch.equal(model.log_prob(x.double()), model.log_prob(x))
+    observed = torch.zeros(4, 4, dtype=torch.bool)
+    observed[:2] = True
+    completed = model.complete(x.double(), observed, seed=3)
+    assert completed.dtype == torch.float32 and torch.equal(completed, model.complete(x, observed, seed=3))
+
+
+@pytest.mark.parametrize("build", [lambda: MADE((1, 4, 4), (16,)), lambda: NADE((1, 4, 4), hidden=5),
+                                   lambda: PixelCNN(n_layers=2, hidden_channels=4),
+                                   lambda: GatedPixelCNN(n_layers=2, hidden_channels=4)])
+def test_models_refuse_nan_integer_and_empty_input(build):
+    model = build()
+    x = random_binary(2, (4, 4))
+    x[0, 0, 1, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        model(x)
+    with pytest.raises(TypeError, match="floating-point"):
+        model(random_binary(2, (4, 4)).long())
+    with pytest.raises(ValueError, match="B, H, W >= 1"):
+        model.loss(random_binary(2, (4, 4))[:0])  # the mean over no image would be NaN
+
+
+def test_masked_layers_check_their_input_and_cast_it():
+    torch.manual_seed(0)
+    linear, conv = MaskedLinear(3, 4), MaskedConv2d(1, 2, 3, "A")
+    x = torch.randn(2, 3)
+    assert torch.equal(linear(x.double()), linear(x)) and linear(x.double()).dtype == torch.float32
+    images = torch.randn(2, 1, 5, 5)
+    assert torch.equal(conv(images.double()), conv(images))
+    with pytest.raises(ValueError, match=r"\(\.\.\., 3\)"):
+        linear(torch.randn(2, 4))
+    with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
+        conv(torch.randn(2, 3, 5, 5))
+    with pytest.raises(ValueError, match="NaN"):
+        conv(torch.full((1, 1, 5, 5), float("inf")))
+
+
+def test_logits_at_checks_the_pixel():
+    model = PixelCNN(n_layers=2, hidden_channels=4)
+    x = random_binary(1, (4, 5))
+    assert model.logits_at(x, 0, 3, 4).shape == (1,)
+    for c, i, j in ((1, 0, 0), (0, 4, 0), (0, 0, 5), (0, -1, 0)):
+        with pytest.raises(ValueError, match=r"must be an int (<=|>=)"):
+            model.logits_at(x, c, i, j)
+
+
+def test_bounds_on_sizes_refuse_runaway_calls():
+    with pytest.raises(ValueError, match="n must be an int <= 100000"):
+        PixelCNN(n_layers=1, hidden_channels=2).sample(10**12)
+    with pytest.raises(ValueError, match="n_layers must be an int <= 100"):
+        PixelCNN(n_layers=10**6)
+    with pytest.raises(ValueError, match="hidden size must be an int <= 10000"):
+        MADE((1, 2, 2), hidden_sizes=(10**9,))
+    with pytest.raises(ValueError, match=r"outside the image"):
+        raster_before((4, 4), (4, 0))
+
+
+def test_mean_nll_and_the_tracker_restore_training_mode_and_check_their_images():
+    model = PixelCNN(n_layers=1, hidden_channels=2, dropout=0.5).train()
+    x = random_binary(4, (4, 4))
+    mean_nll(model, x, batch_size=3)
+    assert model.training
+    with pytest.raises(ValueError, match="pixel values"):
+        mean_nll(model, x * 3)
+    with pytest.raises(ValueError, match=r"datasets\['test'\]"):
+        NLLTracker(model, {"train": x, "test": x + 0.5})
+    tracker = NLLTracker(model, {"train": x}, every=2)
+    tracker(2, None)
+    assert model.training and tracker.steps == [2]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")

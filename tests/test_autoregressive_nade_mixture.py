@@ -193,6 +193,21 @@ def test_mixture_bad_input_is_named():
         discretized_logistic_mixture_log_prob(torch.tensor(2.0), w.long(), m, s)
 
 
+def test_mixture_refuses_non_finite_parameters_and_a_runaway_fit():
+    w, m, s = (torch.zeros(3, dtype=torch.float64) for _ in range(3))
+    with pytest.raises(ValueError, match="means .*NaN"):
+        discretized_logistic_mixture_log_prob(torch.tensor(2.0), w, torch.full((3,), float("nan")), s)
+    with pytest.raises(ValueError, match="broadcast"):
+        discretized_logistic_mixture_log_prob(torch.zeros(4), *(torch.zeros(2, 3) for _ in range(3)))
+    values = torch.randint(0, 256, (50,), generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="steps must be an int <= 10000000"):
+        fit_logistic_mixture(values, steps=10**8)
+    with pytest.raises(ValueError, match="lr must be a positive finite number"):
+        fit_logistic_mixture(values, steps=2, lr=float("inf"))
+    with pytest.raises(ValueError, match="diverged"):
+        fit_logistic_mixture(values, steps=20, lr=1e6)
+
+
 # ============================================================================ recipes
 
 
@@ -205,3 +220,19 @@ def test_the_compared_models_have_matched_sizes_and_named_checkpoints():
     a, b = ar.comparison_model("PixelCNN", 1), ar.comparison_model("PixelCNN", 1)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert not torch.equal(next(a.parameters()), next(ar.comparison_model("PixelCNN", 2).parameters()))
+
+
+@pytest.mark.parametrize("recipe", ["train_comparison", "train_nade"])
+@pytest.mark.parametrize("steps, error", [(0, ValueError), (10**12, ValueError), (1.5, TypeError), ("1", TypeError)])
+def test_recipes_check_their_steps(recipe, steps, error):
+    model = ar.nade_model() if recipe == "train_nade" else ar.comparison_model("PixelCNN")
+    with pytest.raises(error, match="steps must be an int"):
+        getattr(ar, recipe)(model, torch.ones(2, 1, 28, 28), steps=steps)
+
+
+def test_model_builders_leave_the_callers_random_stream_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    ar.comparison_model("Gated PixelCNN", seed=1), ar.overfit_model(0.5, seed=2), ar.nade_model(seed=3)
+    assert torch.equal(torch.rand(3), expected)

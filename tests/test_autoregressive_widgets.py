@@ -92,3 +92,26 @@ def test_bad_arguments_raise(call, error, message):
 
 def test_layer_titles_agree_in_number():
     assert layers_label(1) == "1 layer" and layers_label(2) == "2 layers" and layers_label(0) == "0 layers"
+
+
+def test_random_model_is_seeded_and_leaves_the_callers_random_stream_alone():
+    random_model.cache_clear()
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    model = random_model("PixelCNN", 2, seed=4)
+    assert torch.equal(torch.rand(3), expected)
+    random_model.cache_clear()
+    torch.manual_seed(4)
+    again = type(model)(n_layers=2, hidden_channels=8, kernel_size=3)
+    assert all(torch.equal(p, q) for p, q in zip(random_model("PixelCNN", 2, seed=4).parameters(), again.parameters()))
+
+
+@pytest.mark.parametrize("models, error, message", [
+    ([random_model("PixelCNN", 1)], TypeError, r"\(title, model\) pairs"),
+    ([("plain", 3)], TypeError, "model must be a NADE"),
+    ("plain", TypeError, r"\(title, model\) pairs"),
+])
+def test_receptive_field_figure_checks_its_models(models, error, message):
+    with pytest.raises(error, match=message):
+        draw_receptive_fields(models, (6, 6), (3, 3))
