@@ -134,3 +134,12 @@ def check_probabilities(name: str, value, dim: int = -1, atol: float = 1e-4) -> 
         worst = float(totals.flatten()[(totals - 1).abs().flatten().argmax()])
         raise ValueError(f"{name} must sum to 1 along dimension {dim}, got a sum of {worst:.4g}")
     return value
+
+
+def check_ordered_pair(low_name: str, low, high_name: str, high) -> tuple[float, float]:
+    """Return ``(low, high)`` as floats if both are finite numbers with ``low < high`` (a colour
+    range ``vmin``/``vmax``, an interval); ``TypeError``/``ValueError`` naming them otherwise."""
+    low, high = check_finite_number(low_name, low), check_finite_number(high_name, high)
+    if not low < high:
+        raise ValueError(f"{low_name} must be below {high_name}, got {low_name}={low}, {high_name}={high}")
+    return low, high

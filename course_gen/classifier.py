@@ -78,7 +78,7 @@ class DigitsClassifier(nn.Module):
 
     def __init__(self, hidden: int = 64, binarize_prob: float = 0.5, dropout: float = 0.2, image_size: int = 8):
         super().__init__()
-        hidden = check_int("hidden", hidden, minimum=1)
+        hidden = check_int("hidden", hidden, minimum=1, maximum=100_000)
         if image_size not in (8, 28):
             raise ValueError(f"image_size must be 8 (digits) or 28 (MNIST), got {image_size!r}")
         self.image_size = image_size

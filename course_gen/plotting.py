@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from course_gen._checks import check_int
+from course_gen._checks import (check_bool, check_finite_number, check_int, check_ordered_pair, check_positive_number,
+                                check_probability, check_tensor)
 from course_gen.runtime import model_device
 
 __all__ = [
@@ -32,6 +33,11 @@ __all__ = [
     "surface_3d",
     "use_course_style",
 ]
+
+#: The most pixels between two tiles of :func:`make_grid`.
+MAX_PAD = 64
+#: The most grid points per axis of :func:`density_grid` (``n * n`` evaluations).
+MAX_GRID = 2000
 
 #: rcParams set by :func:`use_course_style`.
 COURSE_STYLE = {
@@ -61,11 +67,22 @@ def use_course_style() -> None:
 
 
 def _to_numpy(values, name: str) -> np.ndarray:
+    """A real-valued tensor or array as a float numpy array (NaN and inf are the caller's to refuse)."""
     if isinstance(values, torch.Tensor):
+        check_tensor(name, values, finite=False)
         return values.detach().cpu().float().numpy()
     if isinstance(values, np.ndarray):
+        if values.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {values.dtype}")
         return values.astype(np.float64, copy=False) if values.dtype.kind in "biu" else values
     raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray, got {type(values).__name__}")
+
+
+def _check_finite_array(array: np.ndarray, name: str) -> np.ndarray:
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite: got NaN or inf values")
+    return array
+
 
 
 def _new_axes(ax, figsize):
@@ -102,8 +119,7 @@ def _images_nhwc(images) -> np.ndarray:
         )
     if array.shape[0] == 0:
         raise ValueError("images is empty: got 0 images")
-    if np.isnan(array).any():
-        raise ValueError("images contain NaN values")
+    _check_finite_array(array, "images")
     return np.transpose(array, (0, 2, 3, 1))
 
 
@@ -118,7 +134,8 @@ def make_grid(images, nrow: int | None = None, pad: int = 1, pad_value: float = 
     tiles = _images_nhwc(images)
     count, height, width, channels = tiles.shape
     nrow = math.ceil(math.sqrt(count)) if nrow is None else check_int("nrow", nrow, minimum=1)
-    pad = check_int("pad", pad, minimum=0)
+    pad = check_int("pad", pad, minimum=0, maximum=MAX_PAD)
+    pad_value = check_finite_number("pad_value", pad_value)
     ncols, nrows = min(nrow, count), math.ceil(count / nrow)
     grid = np.full(
         (nrows * height + (nrows - 1) * pad, ncols * width + (ncols - 1) * pad, channels),
@@ -160,8 +177,11 @@ def image_grid(
     """
     tiles = _images_nhwc(images)
     count, height, width, channels = tiles.shape
-    if not vmin < vmax:
-        raise ValueError(f"vmin must be below vmax, got vmin={vmin}, vmax={vmax}")
+    vmin, vmax = check_ordered_pair("vmin", vmin, "vmax", vmax)
+    if not isinstance(cmap, matplotlib.colors.Colormap) and (not isinstance(cmap, str) or cmap not in matplotlib.colormaps):
+        raise ValueError(f"unknown cmap {cmap!r}: expected a matplotlib colormap name such as 'gray' or 'viridis'")
+    if titles is not None and not isinstance(titles, (str, Sequence)):
+        raise TypeError(f"titles must be a str, one label per image or None, got {type(titles).__name__}")
     nrow = math.ceil(math.sqrt(count)) if nrow is None else check_int("nrow", nrow, minimum=1)
     grid = make_grid(images, nrow=nrow, pad=pad, pad_value=vmax)
     ncols, nrows = min(nrow, count), math.ceil(count / nrow)
@@ -200,7 +220,7 @@ def density_grid(
         raise TypeError(f"log_prob_fn must be callable, got {type(log_prob_fn).__name__}")
     x0, x1 = _check_limits(xlim, "xlim")
     y0, y1 = _check_limits(ylim, "ylim")
-    n = check_int("n", n, minimum=2)
+    n = check_int("n", n, minimum=2, maximum=MAX_GRID)
     xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
     grid_x, grid_y = np.meshgrid(xs, ys)  # grid_x[i, j] = xs[j], grid_y[i, j] = ys[i]
     points = torch.as_tensor(np.stack([grid_x.ravel(), grid_y.ravel()], axis=1), dtype=torch.float32)
@@ -254,12 +274,13 @@ def _points_2d(x, name: str) -> np.ndarray:
     points = _to_numpy(x, name)
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"{name} must have shape (N, 2), got {tuple(points.shape)}")
-    return points
+    return _check_finite_array(points, name)
 
 
 def plot_samples_2d(x, ax=None, title: str | None = None, s: float = 4, alpha: float = 0.5):
     """Scatter 2-D points ``x`` of shape ``(N, 2)`` with equal axis scales."""
     points = _points_2d(x, "x")
+    s, alpha = check_positive_number("s", s), check_probability("alpha", alpha, include_one=True)
     fig, ax = _new_axes(ax, (5.0, 5.0))
     ax.scatter(points[:, 0], points[:, 1], s=s, alpha=alpha, linewidths=0)
     ax.set_aspect("equal", adjustable="datalim")
@@ -292,7 +313,12 @@ def _history_series(history_or_losses) -> dict[str, list[float]]:
         return {"loss": list(history_or_losses.loss), **dict(history_or_losses.metrics)}
     if isinstance(history_or_losses, Mapping):
         return {str(key): list(values) for key, values in history_or_losses.items()}
-    if isinstance(history_or_losses, (list, tuple, np.ndarray, torch.Tensor)):
+    if isinstance(history_or_losses, (np.ndarray, torch.Tensor)):
+        values = _to_numpy(history_or_losses, "losses")
+        if values.ndim != 1:
+            raise ValueError(f"losses must be 1-D, one per step, got shape {tuple(values.shape)}")
+        return {"loss": values.tolist()}
+    if isinstance(history_or_losses, (list, tuple)):
         return {"loss": [float(v) for v in history_or_losses]}
     raise TypeError(
         "plot_history expects a History, a list of losses or a dict of lists, "
@@ -324,11 +350,12 @@ def plot_history(history_or_losses, ax=None, keys=None, smooth: int = 0, logy: b
             raise ValueError(f"unknown keys {unknown}: available are {sorted(series)}")
         series = {key: series[key] for key in keys}
     smooth = check_int("smooth", smooth, minimum=0)
+    check_bool("logy", logy)
     if not series or not any(len(values) for values in series.values()):
         raise ValueError("nothing to plot: the history has no values")
     fig, ax = _new_axes(ax, (7.0, 4.0))
     for index, (key, values) in enumerate(series.items()):
-        values = np.asarray(values, dtype=np.float64)
+        values = _check_finite_array(np.asarray(values, dtype=np.float64), f"the values of {key!r}")
         steps = np.arange(1, len(values) + 1)
         color = f"C{index}"
         if smooth > 1:
@@ -352,6 +379,7 @@ def plot_history(history_or_losses, ax=None, keys=None, smooth: int = 0, logy: b
 
 def figure_to_png(fig, close: bool = False) -> bytes:
     """The figure rendered as PNG bytes (for an ``ipywidgets.Image``); ``close`` frees it."""
+    check_bool("close", close)
     if isinstance(fig, matplotlib.axes.Axes):
         fig = fig.figure
     if not isinstance(fig, matplotlib.figure.Figure):

@@ -199,3 +199,29 @@ def test_importing_plotting_does_not_import_plotly_or_ipywidgets():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=repo_root, env=env, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bad_values_are_refused_before_matplotlib_sees_them():
+    import torch
+
+    from course_gen import plotting
+
+    images = torch.rand(4, 1, 5, 5)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        plotting.make_grid(images * float("inf"))
+    with pytest.raises(ValueError, match="pad must be an int <= 64"):
+        plotting.make_grid(images, pad=10**12)
+    with pytest.raises(ValueError, match="unknown cmap 'grey_nope'"):
+        plotting.image_grid(images, cmap="grey_nope")
+    with pytest.raises(ValueError, match="vmax must be a finite number"):
+        plotting.image_grid(images, vmax=float("inf"))
+    with pytest.raises(ValueError, match="n must be an int <= 2000"):
+        plotting.density_grid(lambda x: x.sum(1), n=10**6)
+    with pytest.raises(ValueError, match="alpha must lie in"):
+        plotting.plot_samples_2d(torch.randn(5, 2), alpha=2.0)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        plotting.plot_samples_2d(torch.full((5, 2), float("nan")))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        plotting.plot_history(torch.tensor([1.0, float("nan")]))
+    with pytest.raises(TypeError, match="real-valued"):
+        plotting.make_grid(images.to(torch.complex64))

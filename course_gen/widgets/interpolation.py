@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
-from course_gen._checks import check_choice, check_int
+from course_gen._checks import (check_choice, check_int, check_nonnegative, check_ordered_pair, check_probability,
+                                check_tensor)
 from course_gen.latent import PATHS, check_codes, check_t, interpolation_path, lerp, slerp
 from course_gen.plotting import make_grid
 from course_gen.runtime import model_device
@@ -168,6 +169,7 @@ def draw_interpolation(
     _check_decode(decode)
     check_codes(z_a, z_b)
     check_choice("path", path, PATHS)
+    vmin, vmax = check_ordered_pair("vmin", vmin, "vmax", vmax)
     ts, scalar = check_t(t)
     if not scalar:
         raise ValueError(f"t must be one number in [0, 1] (the slider position), got {ts.tolist()}")
@@ -243,6 +245,7 @@ def interpolation(
     check_codes(z_a, z_b)
     steps = check_int("steps", steps, minimum=1, maximum=1000)
     check_choice("path", path, PATHS)
+    vmin, vmax = check_ordered_pair("vmin", vmin, "vmax", vmax)
     image_shape = _check_image_shape(image_shape)
     draw_kwargs = dict(x_a=x_a, x_b=x_b, frames=frames, image_shape=image_shape, vmin=vmin, vmax=vmax)
 
@@ -300,6 +303,9 @@ def _codes_2d(codes, labels):
     if not isinstance(codes, torch.Tensor) or codes.ndim != 2 or codes.shape[1] != 2:
         got = tuple(codes.shape) if isinstance(codes, torch.Tensor) else type(codes).__name__
         raise ValueError(f"codes must be a tensor of shape (N, 2), got {got}")
+    check_tensor("codes", codes, dtype="float", what="(N, 2)")
+    if len(codes) == 0:
+        raise ValueError("codes is empty: expected at least one code (N, 2)")
     points = codes.detach().to("cpu", torch.float64).numpy()
     if labels is not None:
         if not isinstance(labels, torch.Tensor) or labels.shape != (len(points),):
@@ -312,7 +318,13 @@ def _codes_2d(codes, labels):
 def extent_of(codes: torch.Tensor, margin: float = 0.1, quantile: float = 0.01):
     """A box around the bulk of 2-D ``codes``: their ``quantile`` and ``1 - quantile``
     quantiles per axis, widened by ``margin`` times the width on each side."""
+    if codes is None:
+        raise TypeError("codes must be a tensor of shape (N, 2), got None")
     points, _ = _codes_2d(codes, None)
+    margin = check_nonnegative("margin", margin)
+    quantile = check_probability("quantile", quantile)
+    if quantile >= 0.5:
+        raise ValueError(f"quantile must lie in [0, 0.5) (the box spans quantile .. 1 - quantile), got {quantile}")
     low, high = np.quantile(points, quantile, axis=0), np.quantile(points, 1 - quantile, axis=0)
     pad = margin * (high - low)
     return (float(low[0] - pad[0]), float(high[0] + pad[0])), (
@@ -390,6 +402,7 @@ def latent_map(
     """
     _check_decode(decode)
     xlim, ylim = _resolve_extent(extent, codes, margin)
+    vmin, vmax = check_ordered_pair("vmin", vmin, "vmax", vmax)
     n = check_int("n", n, minimum=2, maximum=40)
     image_shape = _check_image_shape(image_shape)
     points, labels = _codes_2d(codes, labels)
@@ -446,6 +459,7 @@ def latent_explorer(
     """
     _check_decode(decode)
     xlim, ylim = _resolve_extent(extent, codes, margin)
+    vmin, vmax = check_ordered_pair("vmin", vmin, "vmax", vmax)
     image_shape = _check_image_shape(image_shape)
     points, point_labels = _codes_2d(codes, labels)
     z1, z2 = _axis_slider("z1", xlim), _axis_slider("z2", ylim)
