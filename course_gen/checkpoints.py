@@ -61,6 +61,8 @@ def assets_dir(root=None) -> Path:
 
 def sha256_file(path) -> str:
     """Hex sha256 digest of the file at ``path``, read in 1 MiB chunks."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no file at {path}")

@@ -84,8 +84,8 @@ NAMES: tuple[str, ...] = tuple(_ARCHITECTURES)
 
 
 def rebuild_command(name: str) -> str:
-    """The shell command that retrains ``name`` from scratch with its recipe."""
-    return f"python -m course_gen.pretrain {name}"
+    """The shell command that retrains ``name`` (one of :data:`NAMES`) from scratch with its recipe."""
+    return f"python -m course_gen.pretrain {check_choice('pretrained model name', name, NAMES)}"
 
 
 def build(name: str, seed: int = 0) -> nn.Module:

@@ -26,3 +26,13 @@ CASES = [
          skip={"path": "a path that is not a file raises FileNotFoundError, Python's own error for it "
                        "(tests/test_checkpoints.py)"}),
 ]
+
+from course_gen import pretrained  # noqa: E402
+
+CASES += [
+    Case(pretrained.build, {"name": "vae", "seed": 0}),
+    Case(pretrained.load, {"name": "vae", "device": "cpu", "root": str(checkpoints.assets_dir())}),
+    Case(pretrained.samples, {"name": "pixelcnn", "root": str(checkpoints.assets_dir())}),
+    Case(pretrained.report, {"name": "vae", "root": str(checkpoints.assets_dir())}),
+    Case(pretrained.rebuild_command, {"name": "vae"}),
+]

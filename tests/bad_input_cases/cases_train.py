@@ -33,3 +33,15 @@ CASES = [
     Case(make_optimizer, {"params": [nn.Parameter(torch.zeros(2))], "optimizer": "sgd", "lr": 0.1, "weight_decay": 0.0}),
     Case(to_device, {"batch": (torch.ones(2), torch.zeros(2)), "device": "cpu"}),
 ]
+
+from course_gen import pretrain, pretrained  # noqa: E402
+from course_gen.data import mnist10k  # noqa: E402
+
+_binary = mnist10k("test", binarize=True)[0][:8]
+
+CASES += [
+    Case(pretrain.test_nll_nats, {"name": "vae", "model": pretrained.load("vae", device="cpu"), "x": _binary,
+                                  "n_samples": 1, "batch_size": 4, "seed": 0, "iwae_k": 2},
+         extra_bad={"x": {"grey levels above 1": _binary * 2}}),
+    Case(pretrain.short_run, {"name": "vae", "steps": 1, "seed": 0, "batch_size": 8, "n_test": 4, "device": "cpu"}),
+]
