@@ -1,31 +1,13 @@
 """Valid calls of course_gen.latent and the latent-space widgets (figures closed after each call)."""
 
-import functools
+import torch
+from torch import nn
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from bad_input_cases import Case  # noqa: E402
-from course_gen import latent  # noqa: E402
-from course_gen.widgets.data_browser import draw_data_set  # noqa: E402
-from course_gen.widgets.interpolation import draw_interpolation, extent_of, latent_map  # noqa: E402
-
-
-def _closing(function):
-    """``function``, closing the matplotlib figure it returns (the sweep draws hundreds)."""
-    @functools.wraps(function)
-    def call(**arguments):
-        result = function(**arguments)
-        if isinstance(result, matplotlib.figure.Figure):
-            plt.close(result)
-        return result
-    return call
-
+from bad_input_cases import Case
+from bad_input_cases.cases_plotting import closing as _closing
+from course_gen import latent
+from course_gen.widgets.data_browser import draw_data_set
+from course_gen.widgets.interpolation import draw_interpolation, extent_of, interpolation, latent_explorer, latent_map
 
 torch.manual_seed(0)
 _decoder = nn.Sequential(nn.Linear(2, 16), nn.Sigmoid())
@@ -44,4 +26,7 @@ CASES = [
                                 "labels": torch.arange(30) % 10, "vmin": 0.0, "vmax": 1.0}),
     Case(extent_of, {"codes": _codes, "margin": 0.1, "quantile": 0.01}),
     Case(_closing(draw_data_set), {"name": "shapes", "n": 4, "seed": 0}),
+    Case(interpolation, {"decode": _decoder, "z_a": _z_a, "z_b": _z_b, "steps": 4, "path": "spherical", "frames": 3,
+                         "vmin": 0.0, "vmax": 1.0}),
+    Case(latent_explorer, {"decode": _decoder, "codes": _codes, "extent": 2.0, "vmin": 0.0, "vmax": 1.0}),
 ]
