@@ -205,6 +205,8 @@ def digits_scores(images: torch.Tensor, real_images: torch.Tensor, classifier: D
     """
     from course_gen import metrics
 
+    if not isinstance(classifier, DigitsClassifier):
+        raise TypeError(f"classifier must be a DigitsClassifier, got {type(classifier).__name__}")
     fake_features, real_features = classifier.features(images), classifier.features(real_images)
     pr = metrics.precision_recall(real_features, fake_features)
     return {
