@@ -21,7 +21,8 @@ sampling sequential (one network evaluation per pixel).
   no blind spot.
 
 Binary images use one Bernoulli logit per pixel, ``n_levels = K > 2`` a K-way softmax per pixel.
-Log-likelihoods are in nats per image.
+Log-likelihoods are in nats per image. Images are floating-point tensors of the levels 0., 1., ...;
+float64 images are cast to the model's dtype, NaN, inf, integer tensors and other values are refused.
 
 One idea per file:
 
@@ -37,8 +38,10 @@ Everything is importable from here: ``from course_gen import autoregressive as a
 
 from __future__ import annotations
 
-from course_gen.autoregressive.base import _AutoregressiveImageModel, _check_images, pixel_nll
-from course_gen.autoregressive.gated import GatedPixelCNN, _GatedLayer
+# _AutoregressiveImageModel (the exercises' delegation watch) and _GatedLayer (a test of the vertical
+# shift) are private but reached through this package.
+from course_gen.autoregressive.base import _AutoregressiveImageModel, pixel_nll  # noqa: F401
+from course_gen.autoregressive.gated import GatedPixelCNN, _GatedLayer  # noqa: F401
 from course_gen.autoregressive.made import MADE, MaskedLinear, made_degrees, made_masks
 from course_gen.autoregressive.masks import MASK_TYPES, channel_group_mask, conv_mask, raster_before
 from course_gen.autoregressive.mixture import discretized_logistic_mixture_log_prob, fit_logistic_mixture

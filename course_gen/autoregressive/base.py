@@ -41,7 +41,7 @@ class _AutoregressiveImageModel(nn.Module):
 
     def _network_input(self, x, flat_size: int | None = None) -> torch.Tensor:
         """``x`` checked (a finite floating-point tensor (B, C, H, W), or with ``flat_size`` any
-        (B, ...) of that many values per image) and cast to the parameters' dtype."""
+        (B, ...) of that many values per image), on the model's device and in its dtype."""
         if flat_size is None:
             what = f"of images (B, {self.channels}, H, W)"
             x = check_tensor("x", x, ndim=4, dtype="float", what=what)
@@ -52,7 +52,7 @@ class _AutoregressiveImageModel(nn.Module):
             x = check_tensor("x", x, dtype="float", what=what)
             if x.ndim < 2 or math.prod(x.shape[1:]) != flat_size:
                 raise ValueError(f"x {what} must have {flat_size} values per image, got shape {tuple(x.shape)}")
-        return x.to(self._dtype())
+        return x.to(model_device(self), self._dtype())
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
         """Pixel values scaled to [0, 1] (the network's input)."""

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_gen.autoregressive.base import _AutoregressiveImageModel
-from course_gen.autoregressive.pixelcnn import _check_model_args, _output_channels, _rectangle, _shape_logits
+from course_gen.autoregressive.pixelcnn import _configure, _output_channels, _rectangle, _shape_logits
 
 
 class _GatedLayer(nn.Module):
@@ -68,23 +68,14 @@ class GatedPixelCNN(_AutoregressiveImageModel):
     ``n_levels = K > 2`` gives a K-way softmax per pixel; ``dropout`` on the horizontal stack.
     """
 
-    def __init__(
-        self,
-        n_layers: int = 5,
-        hidden_channels: int = 32,
-        kernel_size: int = 3,
-        in_channels: int = 1,
-        n_levels: int = 2,
-        dropout: float = 0.0,
-    ):
+    def __init__(self, n_layers: int = 5, hidden_channels: int = 32, kernel_size: int = 3, in_channels: int = 1,
+                 n_levels: int = 2, dropout: float = 0.0):
         super().__init__()
-        n_layers, channels, n_levels, hidden, kernel_size, dropout = _check_model_args(
-            n_layers, in_channels, n_levels, hidden_channels, kernel_size, dropout
-        )
+        hidden, dropout = _configure(self, n_layers, in_channels, n_levels, hidden_channels, kernel_size, dropout)
+        n_layers, channels, n_levels, kernel_size = self.n_layers, self.channels, self.n_levels, self.kernel_size
         if channels != 1:
             raise ValueError(f"GatedPixelCNN models one-channel images, got in_channels={channels}; "
                              "use PixelCNN for colour")
-        self.n_layers, self.channels, self.n_levels, self.kernel_size = n_layers, channels, n_levels, kernel_size
         self.layers = nn.ModuleList(
             [_GatedLayer(channels, hidden, kernel_size, first=True)]
             + [_GatedLayer(hidden, hidden, kernel_size, first=False) for _ in range(n_layers - 1)]

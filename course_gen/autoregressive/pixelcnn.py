@@ -74,7 +74,9 @@ def _shape_logits(out: torch.Tensor, channels: int, n_levels: int) -> torch.Tens
     return out.reshape(batch, channels, n_levels, height, width).transpose(1, 2)
 
 
-def _check_model_args(n_layers, channels, n_levels, hidden_channels, kernel_size, dropout):
+def _configure(model, n_layers, channels, n_levels, hidden_channels, kernel_size, dropout) -> tuple[int, float]:
+    """Check a (Gated) PixelCNN's arguments; set ``model.n_layers``, ``channels``, ``n_levels`` and
+    ``kernel_size``; return the checked ``(hidden_channels, dropout)``."""
     n_layers = check_int("n_layers", n_layers, minimum=1, maximum=MAX_LAYERS)
     channels = check_int("in_channels", channels, minimum=1, maximum=MAX_CHANNELS)
     n_levels = check_int("n_levels", n_levels, minimum=2, maximum=MAX_LEVELS)
@@ -84,9 +86,9 @@ def _check_model_args(n_layers, channels, n_levels, hidden_channels, kernel_size
                          f"got {channels} x {n_levels}")
     if hidden_channels % channels:
         raise ValueError(f"hidden_channels must be a multiple of in_channels={channels}, got {hidden_channels}")
-    return n_layers, channels, n_levels, hidden_channels, _check_kernel_size(kernel_size), check_probability(
-        "dropout", dropout
-    )
+    model.n_layers, model.channels, model.n_levels = n_layers, channels, n_levels
+    model.kernel_size = _check_kernel_size(kernel_size)
+    return hidden_channels, check_probability("dropout", dropout)
 
 
 def _rectangle(shape, rows: tuple[int, int], cols: tuple[int, int]) -> torch.Tensor:
@@ -109,20 +111,11 @@ class PixelCNN(_AutoregressiveImageModel):
     ``n_levels = K > 2`` gives a K-way softmax per pixel. ``dropout`` on the hidden features.
     """
 
-    def __init__(
-        self,
-        n_layers: int = 5,
-        hidden_channels: int = 32,
-        kernel_size: int = 3,
-        in_channels: int = 1,
-        n_levels: int = 2,
-        dropout: float = 0.0,
-    ):
+    def __init__(self, n_layers: int = 5, hidden_channels: int = 32, kernel_size: int = 3, in_channels: int = 1,
+                 n_levels: int = 2, dropout: float = 0.0):
         super().__init__()
-        n_layers, channels, n_levels, hidden, kernel_size, dropout = _check_model_args(
-            n_layers, in_channels, n_levels, hidden_channels, kernel_size, dropout
-        )
-        self.n_layers, self.channels, self.n_levels, self.kernel_size = n_layers, channels, n_levels, kernel_size
+        hidden, dropout = _configure(self, n_layers, in_channels, n_levels, hidden_channels, kernel_size, dropout)
+        n_layers, channels, n_levels, kernel_size = self.n_layers, self.channels, self.n_levels, self.kernel_size
         self.convs = nn.ModuleList(
             [MaskedConv2d(channels, hidden, kernel_size, "A", groups=channels)]
             + [MaskedConv2d(hidden, hidden, kernel_size, "B", groups=channels) for _ in range(n_layers - 1)]
