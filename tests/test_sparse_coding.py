@@ -369,3 +369,78 @@ def test_sparse_encode_runs_on_cuda_and_agrees_with_cpu():
     assert torch.allclose(on_gpu.cpu(), sc.sparse_encode(X, D, 0.2), atol=1e-6)
     learned, history = sc.learn_dictionary(X.cuda().float(), 10, 0.2, n_iter=3, device="cuda")
     assert learned.device.type == "cuda" and len(history) == 3
+
+
+# ----------------------------------------------------------------------------- bad input (issue 17)
+
+
+def test_soft_threshold_rejects_a_negative_or_non_finite_threshold():
+    z = torch.tensor([-2.0, 0.5, 3.0])
+    assert sc.soft_threshold(z, torch.tensor([0.0, 1.0, 1.0])).tolist() == [-2.0, 0.0, 2.0]
+    with pytest.raises(ValueError, match="threshold must be a finite number >= 0, got -1"):
+        sc.soft_threshold(z, -1)  # would grow every value by 1
+    with pytest.raises(ValueError, match=r"threshold must lie in \[0, inf\]"):
+        sc.soft_threshold(z, torch.tensor([0.1, -0.1, 0.1]))
+    with pytest.raises(ValueError, match="must broadcast to z"):
+        sc.soft_threshold(z, torch.ones(2, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        sc.soft_threshold(torch.tensor([float("nan")]), 0.1)
+
+
+def test_iteration_counts_are_bounded():
+    X, D = torch.randn(3, 4), torch.eye(4)
+    with pytest.raises(ValueError, match="max_iter must be an int <="):
+        sc.sparse_encode(X, D, 0.1, max_iter=10**9)
+    with pytest.raises(ValueError, match="n_iter must be an int <="):
+        sc.learn_dictionary(X, 2, 0.1, n_iter=10**9)
+    with pytest.raises(ValueError, match="n_sweeps must be an int <="):
+        sc.dictionary_update(X, torch.zeros(3, 4), D, n_sweeps=10**9)
+    with pytest.raises(ValueError, match="weights"):
+        sc.PSDEncoder(10**6, 10**6)
+
+
+def test_psd_encoder_checks_patches_and_targets_and_casts_float64():
+    model = sc.PSDEncoder(4, 3)
+    x = torch.randn(5, 4, dtype=torch.float64)
+    assert model(x).dtype == torch.float32
+    with pytest.raises(ValueError, match="NaN"):
+        model(torch.full((2, 4), float("nan")))
+    with pytest.raises(ValueError, match=r"target codes \(one code per patch\) must have shape \(5, 3\)"):
+        model.loss((x, torch.zeros(2, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        model.loss((x, torch.full((5, 3), float("nan"))))
+
+
+def test_atom_measures_and_gabor_reject_non_finite_or_degenerate_input():
+    with pytest.raises(ValueError, match="NaN"):
+        sc.orientation_coherence(torch.full((4, 4), float("nan")))
+    with pytest.raises(ValueError, match="NaN"):
+        sc.gabor_fit(np.full((4, 4), np.nan))
+    with pytest.raises(ValueError, match="at least 2 x 2"):
+        sc.spatial_concentration(torch.ones(1, 5), window=1)
+    with pytest.raises(TypeError, match="atom must be"):
+        sc.orientation_coherence("an atom")
+    with pytest.raises(ValueError, match="sigma_x must be a positive"):
+        sc.gabor((4, 4), 1.0, 1.5, 1.5, 0.0, 0.2, 0.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="theta must be a finite number"):
+        sc.gabor((4, 4), 1.0, 1.5, 1.5, float("nan"), 0.2, 0.0, 1.0, 1.0)
+    with pytest.raises(TypeError, match="shape must be a pair"):
+        sc.gabor((4,), 1.0, 1.5, 1.5, 0.0, 0.2, 0.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="finite numbers"):
+        sc.gabor_like({"gabor_r2": np.array([np.nan, 0.9]), "frequency": np.array([0.1, 0.1])})
+
+
+def test_linear_probe_checks_features_and_labels_before_scikit_learn():
+    features, labels = torch.randn(10, 3), torch.arange(10) % 2
+    with pytest.raises(ValueError, match="train_features contains NaN"):
+        sc.linear_probe_predictions(torch.full((10, 3), float("nan")), labels, features)
+    with pytest.raises(ValueError, match="one label per row of the features: 10, got 4"):
+        sc.linear_probe_predictions(features, labels[:4], features)
+    with pytest.raises(ValueError, match="whole numbers"):
+        sc.linear_probe_predictions(features, labels + 0.5, features)
+    with pytest.raises(ValueError, match="the 3 columns"):
+        sc.linear_probe_predictions(features, labels, features[:, :2])
+    with pytest.raises(ValueError, match="at least two classes"):
+        sc.linear_probe_predictions(features, torch.zeros(10), features)
+    with pytest.raises(ValueError, match="one label per row"):
+        sc.linear_probe_accuracy(features, labels, features, labels[:3])

@@ -424,3 +424,85 @@ def test_vae_device_argument():
     assert next(model.parameters()).device.type == "cpu"
     with pytest.raises(ValueError, match="unknown device"):
         VAE(latent_dim=2, device="nonsense")
+
+
+# ============================================================================ bad input (issue 17)
+
+
+def test_vae_casts_float64_input_to_its_weights_dtype():
+    model = vae.build(2, hidden_sizes=(8,), image_shape=(1, 4, 4), seed=0)
+    x = (torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(0)) > 0.5)
+    with torch.no_grad():
+        single = model.elbo(x.float(), seed=1).elbo
+        double = model.elbo(x.double(), seed=1).elbo
+        assert double.dtype == torch.float32
+        torch.testing.assert_close(single, double)
+        torch.testing.assert_close(model.decode(torch.zeros(2, 2, dtype=torch.float64)), model.decode(torch.zeros(2, 2)))
+        doubled = vae.build(2, hidden_sizes=(8,), image_shape=(1, 4, 4), seed=0).double()
+        assert doubled.elbo(x.float(), seed=1).elbo.dtype == torch.float64
+        assert doubled.sample(2).dtype == torch.float64
+
+
+def test_counts_and_sizes_are_bounded_so_a_typo_cannot_exhaust_memory_or_hang():
+    model = vae.build(2, hidden_sizes=(8,), image_shape=(1, 4, 4), seed=0)
+    x = torch.zeros(3, 16)
+    with pytest.raises(ValueError, match="weights"):
+        vae.build(10**9, hidden_sizes=(8,), image_shape=(1, 4, 4))
+    with pytest.raises(ValueError, match="n_flows must be an int <="):
+        VAE(latent_dim=2, n_flows=10**6)
+    with pytest.raises(ValueError, match="n must be an int <="):
+        model.sample(10**12)
+    with pytest.raises(ValueError, match="n_samples must be an int <="):
+        model.elbo(x, n_samples=10**9)
+    with pytest.raises(ValueError, match="k must be an int <="):
+        iwae_bound(model, x, k=10**7)
+    with pytest.raises(ValueError, match="data_dim must be an int <="):
+        LinearGaussian.random(data_dim=10**6)
+    with pytest.raises(ValueError, match="steps must be an int <="):
+        vae.fit_planar_posterior(LinearGaussian.random(), torch.zeros(1, 2), 1, steps=10**9)
+
+
+def test_reparameterize_checks_its_arguments():
+    model = vae.build(2, hidden_sizes=(8,), image_shape=(1, 4, 4), seed=0)
+    mu, logvar = torch.zeros(3, 2), torch.zeros(3, 2)
+    assert model.reparameterize(mu, logvar, 4).shape == (4, 3, 2)
+    with pytest.raises(ValueError, match="same shape"):
+        model.reparameterize(mu, torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        model.reparameterize(torch.full((3, 2), float("nan")), logvar)
+    with pytest.raises(TypeError, match="generator"):
+        model.reparameterize(mu, logvar, generator=0)
+
+
+def test_gaussian_log_prob_and_log_mean_exp_reject_what_would_give_a_wrong_number():
+    x = torch.zeros(3, 2)
+    with pytest.raises(ValueError, match="logvar must be a finite number"):
+        vae.gaussian_log_prob(x, x, float("nan"))
+    with pytest.raises(ValueError, match="does not broadcast"):  # a larger mean would be summed wrongly
+        vae.gaussian_log_prob(x, torch.zeros(4, 3, 2), 0.0)
+    with pytest.raises(ValueError, match="dim must be an int <= 1"):
+        vae.log_mean_exp(x, dim=2)
+    with pytest.raises(ValueError, match="NaN or \\+inf"):
+        vae.log_mean_exp(torch.tensor([0.0, float("inf")]))
+    # a draw of zero weight (-inf) is allowed: log mean exp of (log 1, log 0) is log 1/2
+    assert float(vae.log_mean_exp(torch.tensor([0.0, -float("inf")]))) == pytest.approx(-math.log(2))
+
+
+def test_factor_correlations_reject_non_finite_factors_and_a_bare_name():
+    model = vae.build(2, hidden_sizes=(8,), image_shape=(1, 4, 4), seed=0)
+    x = torch.rand(5, 16, generator=torch.Generator().manual_seed(0))
+    factors = {"x": torch.arange(5.0), "y": torch.tensor([float("nan")] * 5)}
+    assert vae.factor_correlations(model, x, factors, names=["x"]).shape == (2, 1)
+    with pytest.raises(ValueError, match="NaN"):
+        vae.factor_correlations(model, x, factors, names=("y",))
+    with pytest.raises(TypeError, match="names must be a non-empty sequence"):
+        vae.factor_correlations(model, x, factors, names="x")
+    with pytest.raises(ValueError, match="at least 2 images"):
+        vae.factor_correlations(model, x[:1], factors, names=("x",))
+
+
+def test_fit_planar_posterior_says_when_the_fit_diverges():
+    model = LinearGaussian.random(data_dim=2, latent_dim=1, seed=0)
+    with pytest.raises(ValueError, match="diverged"):
+        vae.fit_planar_posterior(model, torch.zeros(1, 2, dtype=torch.float64), 1, steps=20, n_samples=8,
+                                 lr=1e12, n_eval=50)

@@ -6,6 +6,10 @@ import torch
 
 from course_gen._checks import check_tensor
 
+#: The most iterations, sweeps or alternations any solver here runs (a bound that keeps a typo from
+#: running for ever; the defaults are in the tens to thousands).
+MAX_ITERATIONS = 10**6
+
 
 def _check_matrix(name: str, value, shape_hint: str) -> torch.Tensor:
     """``value`` if it is a 2-D floating tensor without NaN or inf; clear errors otherwise."""

@@ -8,7 +8,13 @@ import torch
 
 from course_gen._checks import check_int, check_nonnegative, check_positive_number, check_seed
 from course_gen.runtime import resolve_device
-from course_gen.sparse_coding._inputs import _check_codes, _check_data_and_dictionary, _check_matrix, _working_dtype
+from course_gen.sparse_coding._inputs import (
+    MAX_ITERATIONS,
+    _check_codes,
+    _check_data_and_dictionary,
+    _check_matrix,
+    _working_dtype,
+)
 from course_gen.sparse_coding.encode import sparse_encode
 from course_gen.sparse_coding.objective import _row_objective
 
@@ -55,7 +61,7 @@ def dictionary_update(
     """
     X, D = _check_data_and_dictionary(X, D)
     codes = _check_codes(codes, X.shape[0], D.shape[0])
-    n_sweeps = check_int("n_sweeps", n_sweeps, minimum=1)
+    n_sweeps = check_int("n_sweeps", n_sweeps, minimum=1, maximum=MAX_ITERATIONS)
     dtype = _working_dtype(X, D, codes)
     Xw, A, D = X.to(dtype), codes.to(dtype), D.to(dtype).clone()
     code_gram, code_data = A.T @ A, A.T @ Xw
@@ -108,7 +114,8 @@ def learn_dictionary(
     X = _check_matrix("X", X, "(n, d): one example per row")
     n_atoms = check_int("n_atoms", n_atoms, minimum=1)
     lam = check_nonnegative("lam", lam)
-    n_iter = check_int("n_iter", n_iter, minimum=1)
+    n_iter = check_int("n_iter", n_iter, minimum=1, maximum=MAX_ITERATIONS)
+    n_sweeps = check_int("n_sweeps", n_sweeps, minimum=1, maximum=MAX_ITERATIONS)
     seed = check_seed(seed)
     encode_tol = check_positive_number("encode_tol", encode_tol)
     target = resolve_device(device)

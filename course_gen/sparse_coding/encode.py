@@ -10,8 +10,14 @@ from dataclasses import dataclass
 
 import torch
 
-from course_gen._checks import check_int, check_nonnegative, check_positive_number
-from course_gen.sparse_coding._inputs import _check_codes, _check_data_and_dictionary, _working_dtype
+from course_gen._checks import check_int, check_nonnegative, check_positive_number, check_tensor
+from course_gen.sparse_coding._inputs import (
+    MAX_ITERATIONS,
+    _check_codes,
+    _check_data_and_dictionary,
+    _check_matrix,
+    _working_dtype,
+)
 
 
 #: FISTA tests which rows have converged every this many iterations.
@@ -122,15 +128,15 @@ def sparse_encode(
        the rows whose solution meets the optimality conditions (to 1e-9 relative).
 
     ``init``: starting codes ``(n, k)`` (a warm start, e.g. the previous codes while learning
-    a dictionary); zeros otherwise. ``max_iter`` bounds the FISTA iterations; rows still
-    running then return their last iterate.
+    a dictionary); zeros otherwise. ``max_iter`` (at most :data:`MAX_ITERATIONS`) bounds the FISTA
+    iterations; rows still running then return their last iterate.
 
     Raises ``TypeError``/``ValueError`` for non-tensors, wrong shapes, mismatched ``d`` or
     devices, NaN or infinite entries (naming row and column), or ``lam`` < 0.
     """
     X, D = _check_data_and_dictionary(X, D)
     lam = check_nonnegative("lam", lam)
-    max_iter = check_int("max_iter", max_iter, minimum=1)
+    max_iter = check_int("max_iter", max_iter, minimum=1, maximum=MAX_ITERATIONS)
     tol = check_positive_number("tol", tol)
     polish_every = check_int("polish_every", polish_every, minimum=0)
     n, k = X.shape[0], D.shape[0]
@@ -254,10 +260,16 @@ def lasso_path(x: torch.Tensor, D: torch.Tensor, lams, **encode_options) -> torc
     ``(c x, c lam)``. So row ``i`` solves ``(x * lam_0 / lam_i, lam_0)`` and is rescaled by
     ``lam_i / lam_0`` (``lam_0`` the largest lam). Needs every ``lam > 0``.
     """
-    if not isinstance(x, torch.Tensor) or x.ndim != 1:
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"x must be one example, a 1-D tensor (d,), got {got}")
-    lam_values = torch.as_tensor(lams, dtype=torch.float64).flatten()
+    check_tensor("x", x, dtype="float", what="(one example, a 1-D tensor (d,))")
+    if x.ndim != 1:
+        raise ValueError(f"x must be one example, a 1-D tensor (d,), got {tuple(x.shape)}")
+    D = _check_matrix("D", D, "(k, d): one atom per row")
+    if isinstance(lams, torch.Tensor):
+        check_tensor("lams", lams, finite=False)
+    try:
+        lam_values = torch.as_tensor(lams, dtype=torch.float64).flatten()
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"lams must be a sequence of numbers > 0, got {type(lams).__name__}") from err
     if len(lam_values) == 0 or not bool((lam_values > 0).all()) or not bool(torch.isfinite(lam_values).all()):
         raise ValueError(f"lams must be a non-empty list of finite numbers > 0, got {lams!r}")
     reference = float(lam_values.max())

@@ -7,19 +7,32 @@ import math
 import numpy as np
 import torch
 
-from course_gen._checks import check_int
+from course_gen._checks import check_finite_number, check_int, check_positive_number, check_tensor
 from course_gen.sparse_coding._inputs import _check_matrix
 
 
 def _atom_image(atom) -> np.ndarray:
-    values = atom.detach().cpu().double().numpy() if isinstance(atom, torch.Tensor) else np.asarray(atom, float)
+    """An atom as a finite float64 image ``(h, w)``, at least 2 x 2, from a tensor or an array
+    ``(h, w)`` or a flattened square."""
+    if isinstance(atom, torch.Tensor):
+        values = check_tensor("atom", atom).detach().cpu().double().numpy()
+    elif isinstance(atom, (np.ndarray, list, tuple)):
+        try:
+            values = np.asarray(atom, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"atom must hold real numbers, got {np.asarray(atom).dtype}") from err
+        if not np.isfinite(values).all():
+            raise ValueError(f"atom contains NaN or inf ({int((~np.isfinite(values)).sum())} of {values.size} entries)")
+    else:
+        raise TypeError(f"atom must be a torch.Tensor or a NumPy array (an image), got {type(atom).__name__}")
     if values.ndim == 1:
         side = math.isqrt(values.size)
         if side * side != values.size:
             raise ValueError(f"a flat atom must have a square number of entries, got {values.size}")
         values = values.reshape(side, side)
-    if values.ndim != 2:
-        raise ValueError(f"an atom must be a square image (h, w) or its flattening, got shape {values.shape}")
+    if values.ndim != 2 or min(values.shape) < 2:
+        raise ValueError(f"an atom must be an image (h, w) of at least 2 x 2 pixels or a flattened square, "
+                         f"got shape {values.shape}")
     return values
 
 
@@ -63,6 +76,12 @@ def _gabor_terms(shape, amplitude, x0, y0, theta, frequency, phase, sigma_x, sig
     return u, v, cos_t, sin_t, envelope, np.cos(carrier), np.sin(carrier)
 
 
+#: Parameter names of :func:`gabor` after the shape, in order (the fit returns them so).
+GABOR_PARAMETERS = ("amplitude", "x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y")
+#: The largest side of a :func:`gabor` grid.
+MAX_SIDE = 4096
+
+
 def gabor(shape: tuple[int, int], amplitude, x0, y0, theta, frequency, phase, sigma_x, sigma_y) -> np.ndarray:
     """A Gabor function on a pixel grid: a plane wave under a Gaussian envelope,
 
@@ -70,8 +89,21 @@ def gabor(shape: tuple[int, int], amplitude, x0, y0, theta, frequency, phase, si
 
     with ``u = (x - x0) cos(theta) + (y - y0) sin(theta)`` (across the stripes) and
     ``v = -(x - x0) sin(theta) + (y - y0) cos(theta)`` (along them); ``x`` is the column.
+    ``shape``: ``(h, w)``, sides in ``[1, MAX_SIDE]``; every parameter a finite number, the widths > 0.
     """
-    _, _, _, _, envelope, cos_c, _ = _gabor_terms(shape, amplitude, x0, y0, theta, frequency, phase, sigma_x, sigma_y)
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(f"shape must be a pair (h, w) of ints, got {shape!r}")
+    shape = tuple(check_int(f"shape[{i}]", side, minimum=1, maximum=MAX_SIDE) for i, side in enumerate(shape))
+    values = [check_finite_number(name, value) for name, value in
+              zip(GABOR_PARAMETERS, (amplitude, x0, y0, theta, frequency, phase, sigma_x, sigma_y))]
+    check_positive_number("sigma_x", sigma_x)
+    check_positive_number("sigma_y", sigma_y)
+    return _gabor(shape, *values)
+
+
+def _gabor(shape, amplitude, *rest) -> np.ndarray:
+    """:func:`gabor` without the checks (the fit calls it hundreds of times)."""
+    _, _, _, _, envelope, cos_c, _ = _gabor_terms(shape, amplitude, *rest)
     return amplitude * envelope * cos_c
 
 
@@ -94,10 +126,6 @@ def _gabor_jacobian(shape, amplitude, x0, y0, theta, frequency, phase, sigma_x, 
         ae * cos_c * v**2 / sigma_y**3,  # sigma_y
     ]
     return np.stack([c.ravel() for c in columns], axis=1)
-
-
-#: Parameter names of :func:`gabor` after the shape, in order (the fit returns them so).
-GABOR_PARAMETERS = ("amplitude", "x0", "y0", "theta", "frequency", "phase", "sigma_x", "sigma_y")
 
 
 def _gabor_starts(image: np.ndarray) -> list[np.ndarray]:
@@ -140,7 +168,7 @@ def gabor_fit(atom) -> tuple[dict[str, float], float]:
     upper = [np.inf, w + 1.0, h + 1.0, np.inf, 0.5, np.inf, 2.0 * max(h, w), 2.0 * max(h, w)]
 
     def residual(p):
-        return (gabor(image.shape, *p) - image).ravel()
+        return (_gabor(image.shape, *p) - image).ravel()
 
     best = None
     for start in _gabor_starts(image):
@@ -168,7 +196,14 @@ def gabor_like(stats: dict[str, np.ndarray]) -> np.ndarray:
     ``frequency < NYQUIST_BAND`` (a boolean array)."""
     if not isinstance(stats, dict) or not {"gabor_r2", "frequency"} <= set(stats):
         raise TypeError("stats must be the dict of atom_statistics(D), with 'gabor_r2' and 'frequency'")
-    return (np.asarray(stats["gabor_r2"]) >= GABOR_R2_THRESHOLD) & (np.asarray(stats["frequency"]) < NYQUIST_BAND)
+    r2, frequency = (np.asarray(stats[key]) for key in ("gabor_r2", "frequency"))
+    for name, values in (("gabor_r2", r2), ("frequency", frequency)):
+        if values.ndim != 1 or values.dtype.kind not in "fiu" or not np.isfinite(values).all():
+            raise ValueError(f"stats[{name!r}] must be a 1-D array of finite numbers (one per atom), got {values!r}")
+    if r2.shape != frequency.shape:
+        raise ValueError(f"stats['gabor_r2'] and stats['frequency'] must have one value per atom each, "
+                         f"got {r2.shape} and {frequency.shape}")
+    return (r2 >= GABOR_R2_THRESHOLD) & (frequency < NYQUIST_BAND)
 
 
 def atom_statistics(D: torch.Tensor) -> dict[str, np.ndarray]:

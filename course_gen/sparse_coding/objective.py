@@ -3,19 +3,36 @@ the L1 penalty), the Lipschitz constant of the gradient, one ISTA step, and a co
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from course_gen._checks import check_choice, check_int, check_nonnegative, check_positive_number
+from course_gen._checks import check_choice, check_int, check_nonnegative, check_positive_number, check_tensor
 from course_gen.sparse_coding._inputs import _check_codes, _check_data_and_dictionary, _check_matrix
 
 
 def soft_threshold(z: torch.Tensor, threshold) -> torch.Tensor:
     """The proximal operator of ``threshold * |.|``: ``sign(z) * max(|z| - threshold, 0)``.
 
-    ``threshold`` is a number >= 0 or a tensor broadcastable to ``z``. Entries with
-    ``|z| <= threshold`` become exactly 0; the others move ``threshold`` towards 0.
+    ``threshold`` is a number >= 0 or a tensor of them broadcastable to ``z`` (a negative one would
+    grow the values: ``ValueError``). Entries with ``|z| <= threshold`` become exactly 0; the others
+    move ``threshold`` towards 0.
     """
+    check_tensor("z", z)
+    if isinstance(threshold, torch.Tensor):
+        check_tensor("threshold", threshold, low=0.0, high=math.inf)  # an explicit high: check_tensor formats both bounds
+        if not _broadcasts_to(threshold, z.shape):
+            raise ValueError(f"threshold {tuple(threshold.shape)} must broadcast to z's shape {tuple(z.shape)}")
+    else:
+        threshold = check_nonnegative("threshold", threshold)
     return torch.sign(z) * torch.clamp(z.abs() - threshold, min=0)
+
+
+def _broadcasts_to(tensor: torch.Tensor, shape: torch.Size) -> bool:
+    try:
+        return torch.broadcast_shapes(tensor.shape, shape) == shape
+    except RuntimeError:
+        return False
 
 
 def lipschitz_constant(D: torch.Tensor) -> float:
@@ -66,9 +83,9 @@ def ista_step(codes: torch.Tensor, X: torch.Tensor, D: torch.Tensor, lam, step: 
 def code_formula(code: torch.Tensor, n_terms: int = 4) -> str:
     """A code written as the lecture writes it, largest coefficients first (atoms numbered
     from 0): ``x ~ 0.81*phi_36 - 0.33*phi_42 + 0.12*phi_7 + ... (5 more)``."""
-    if not isinstance(code, torch.Tensor) or code.ndim != 1:
-        got = tuple(code.shape) if isinstance(code, torch.Tensor) else type(code).__name__
-        raise ValueError(f"code must be one code, a 1-D tensor (k,), got {got}")
+    check_tensor("code", code, what="(one code, a 1-D tensor (k,))")
+    if code.ndim != 1:
+        raise ValueError(f"code must be one code, a 1-D tensor (k,), got {tuple(code.shape)}")
     n_terms = check_int("n_terms", n_terms, minimum=1)
     values = code.detach().double().cpu()
     order = [int(i) for i in torch.argsort(values.abs(), descending=True, stable=True) if values[i] != 0]

@@ -5,13 +5,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from course_gen._checks import check_choice, check_int, check_nonnegative
+from course_gen._checks import check_choice, check_int, check_nonnegative, check_tensor
+from course_gen.runtime import model_device
 from course_gen.sparse_coding._inputs import _check_matrix
 from course_gen.sparse_coding.objective import lipschitz_constant, soft_threshold
 
 
 #: Encoder nonlinearities :class:`PSDEncoder` accepts.
 PSD_NONLINEARITIES = ("tanh", "shrink")
+#: The most weights a :class:`PSDEncoder` may have (2**28, 1 GiB of float32): larger sizes are a typo.
+MAX_WEIGHTS = 2**28
 
 
 class PSDEncoder(nn.Module):
@@ -51,6 +54,9 @@ class PSDEncoder(nn.Module):
         super().__init__()
         self.n_inputs = check_int("n_inputs", n_inputs, minimum=1)
         self.n_atoms = check_int("n_atoms", n_atoms, minimum=1)
+        if self.n_inputs * self.n_atoms > MAX_WEIGHTS:
+            raise ValueError(f"a PSDEncoder of {n_inputs} inputs and {n_atoms} atoms would have "
+                             f"{n_inputs * n_atoms:.3g} weights, more than {MAX_WEIGHTS}: choose smaller sizes")
         self.nonlinearity = check_choice("nonlinearity", nonlinearity, PSD_NONLINEARITIES)
         lam = check_nonnegative("lam", lam)
         self.linear = nn.Linear(n_inputs, n_atoms)
@@ -72,11 +78,12 @@ class PSDEncoder(nn.Module):
         return self.raw_threshold.abs()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Codes ``(B, n_atoms)`` for patches ``x`` ``(B, n_inputs)``."""
-        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != self.n_inputs:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"PSDEncoder expects patches of shape (B, {self.n_inputs}), got {got}")
-        pre_activation = self.linear(x.to(self.linear.weight.dtype))
+        """Codes ``(B, n_atoms)`` for patches ``x`` ``(B, n_inputs)``, finite; patches of another dtype
+        (float64, say) are cast to the weights' (float32 unless the model was converted)."""
+        check_tensor("x", x, what=f"(patches (B, {self.n_inputs}))")
+        if x.ndim != 2 or x.shape[1] != self.n_inputs:
+            raise ValueError(f"PSDEncoder expects patches of shape (B, {self.n_inputs}), got {tuple(x.shape)}")
+        pre_activation = self.linear(x.to(model_device(self), self.linear.weight.dtype))
         if self.nonlinearity == "tanh":
             return self.gain * torch.tanh(pre_activation)
         return soft_threshold(pre_activation, self.threshold)
@@ -87,8 +94,7 @@ class PSDEncoder(nn.Module):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError("PSDEncoder.loss expects a batch (x, target_codes), e.g. train(model, (X, codes), ...)")
         x, target = batch
-        if target.ndim != 2 or target.shape[1] != self.n_atoms:
-            raise ValueError(f"target codes must have shape (B, {self.n_atoms}), got {tuple(target.shape)}")
         predicted = self(x)
-        loss = ((predicted - target.to(predicted.dtype)) ** 2).sum(1).mean()
+        check_tensor("target codes", target, shape=(len(predicted), self.n_atoms), what="(one code per patch)")
+        loss = ((predicted - target.to(predicted)) ** 2).sum(1).mean()
         return {"loss": loss, "active": (predicted != 0).float().mean().detach()}

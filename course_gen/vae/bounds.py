@@ -9,8 +9,12 @@ import torch
 
 from course_gen._checks import check_int
 from course_gen.runtime import evaluating
-from course_gen.vae.gaussians import _LOG_2PI, _generator, gaussian_kl
+from course_gen.vae.gaussians import _LOG_2PI, _check_count, _generator, gaussian_kl
 from course_gen.vae.model import ELBOTerms, VAE, _check_vae
+
+#: The most importance samples :func:`iwae_bound` draws per image (in chunks: memory stays bounded,
+#: the time grows with ``k``).
+MAX_IWAE_K = 10**6
 
 
 @torch.no_grad()
@@ -22,11 +26,13 @@ def iwae_bound(model: VAE, x: torch.Tensor, k: int, seed: int | None = None, chu
     computed stably with ``logsumexp`` over the log-weights (never exponentiated directly),
     ``chunk`` samples at a time so memory stays bounded for large ``k``. ``L_1`` is the ELBO
     (in expectation); ``E[L_k]`` does not decrease with ``k`` and tends to ``log p(x)``.
+    ``k`` is at most :data:`MAX_IWAE_K`.
     """
     model = _check_vae(model)
-    k = check_int("k", k, minimum=1)
+    k = check_int("k", k, minimum=1, maximum=MAX_IWAE_K)
     chunk = check_int("chunk", chunk, minimum=1)
     flat = model._check_input(x, "iwae_bound")
+    chunk = _check_count("chunk", chunk, per_draw=flat.numel())
     generator = _generator(seed, flat.device)
     with evaluating(model):
         partial = []
@@ -57,6 +63,7 @@ def rounded_gaussian_elbo(model: VAE, x: torch.Tensor, n_samples: int = 1, seed:
         raise ValueError("rounded_gaussian_elbo needs a VAE(likelihood='gaussian') with the MLP decoder and no flows")
     n_samples = check_int("n_samples", n_samples, minimum=1)
     flat = model._check_input(x, "rounded_gaussian_elbo")
+    n_samples = _check_count("n_samples", n_samples, per_draw=flat.numel())
     if not bool(((flat == 0) | (flat == 1)).all()):
         raise ValueError("rounded_gaussian_elbo models binary pixels: x must hold only 0 and 1")
     mu, logvar = model._encode(flat)

@@ -13,9 +13,12 @@ import math
 
 import torch
 
-from course_gen._checks import check_seed, check_tensor
+from course_gen._checks import check_finite_number, check_int, check_seed, check_tensor
 
 _LOG_2PI = math.log(2 * math.pi)
+#: The most values one call may draw at once (2**28, 1 GiB of float32): bounds on sample counts
+#: come from it (``n_samples * batch * pixels <= _MAX_VALUES``); more is a mistake, not a request.
+_MAX_VALUES = 2**28
 
 
 def _generator(seed, device: torch.device) -> torch.Generator | None:
@@ -24,6 +27,10 @@ def _generator(seed, device: torch.device) -> torch.Generator | None:
         return None
     return torch.Generator(device=device).manual_seed(check_seed(seed))
 
+
+def _check_count(name: str, value, per_draw: int = 1) -> int:
+    """``value`` as an int in ``[1, _MAX_VALUES // per_draw]``: a number of draws of ``per_draw`` values each."""
+    return check_int(name, value, minimum=1, maximum=max(1, _MAX_VALUES // max(1, per_draw)))
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -55,18 +62,36 @@ def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, logvar) -> torch.Tens
     check_tensor("mean", mean, dtype="float")
     if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError(f"x must be a non-empty batch (B, ...), got shape {tuple(x.shape)}")
-    try:
-        torch.broadcast_shapes(x.shape, mean.shape)
-    except RuntimeError as err:
-        raise ValueError(f"mean {tuple(mean.shape)} does not broadcast to x {tuple(x.shape)}") from err
+    if isinstance(logvar, torch.Tensor):
+        check_tensor("logvar", logvar, dtype="float")
+    else:
+        logvar = check_finite_number("logvar", logvar)
     logvar = torch.as_tensor(logvar, dtype=x.dtype, device=x.device)
+    for name, value in (("mean", mean), ("logvar", logvar)):
+        if _broadcast_shape(x, value) != x.shape:
+            raise ValueError(f"{name} {tuple(value.shape)} does not broadcast to x {tuple(x.shape)}")
     per_value = -0.5 * (_LOG_2PI + logvar + (x - mean).pow(2) * torch.exp(-logvar))
-    per_value = per_value.expand(torch.broadcast_shapes(per_value.shape, x.shape))
-    return per_value.reshape(x.shape[0], -1).sum(dim=1)
+    return per_value.expand(x.shape).reshape(x.shape[0], -1).sum(dim=1)
+
+
+def _broadcast_shape(x: torch.Tensor, other: torch.Tensor) -> torch.Size | None:
+    try:
+        return torch.broadcast_shapes(x.shape, other.shape)
+    except RuntimeError:
+        return None
 
 
 def log_mean_exp(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
     """``log (1/k) sum_i exp(values_i)`` along ``dim`` (k entries), computed stably as
-    ``m + log (1/k) sum_i exp(values_i - m)`` with ``m`` the maximum (``torch.logsumexp``)."""
-    check_tensor("values", values, dtype="float")
+    ``m + log (1/k) sum_i exp(values_i - m)`` with ``m`` the maximum (``torch.logsumexp``).
+
+    ``values`` may hold ``-inf`` (a log-weight of a draw with zero weight), not NaN or ``+inf``."""
+    check_tensor("values", values, dtype="float", finite=False)
+    if bool((torch.isnan(values) | (values == math.inf)).any()):
+        raise ValueError("values contains NaN or +inf (log-weights may be -inf, never NaN or +inf)")
+    if values.ndim == 0:
+        raise ValueError("values must have at least one dimension to average over, got a 0-d tensor")
+    dim = check_int("dim", dim, minimum=-values.ndim, maximum=values.ndim - 1)
+    if values.shape[dim] == 0:
+        raise ValueError(f"values has no entries along dim {dim} (shape {tuple(values.shape)}): nothing to average")
     return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])

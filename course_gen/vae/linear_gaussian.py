@@ -7,7 +7,11 @@ import math
 import torch
 
 from course_gen._checks import check_int, check_positive_number, check_seed, check_tensor
-from course_gen.vae.gaussians import _LOG_2PI, gaussian_log_prob
+from course_gen.runtime import resolve_device
+from course_gen.vae.gaussians import _LOG_2PI, _check_count, gaussian_log_prob
+
+#: The largest data or latent dimension of :class:`LinearGaussian` (its exact formulas build d x d matrices).
+MAX_DIM = 10_000
 
 
 class LinearGaussian:
@@ -34,8 +38,11 @@ class LinearGaussian:
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, noise_std: float):
         check_tensor("weight", weight, dtype="float")
         check_tensor("bias", bias, dtype="float")
-        if weight.ndim != 2:
-            raise ValueError(f"weight must be a (data_dim, latent_dim) matrix, got shape {tuple(weight.shape)}")
+        if weight.ndim != 2 or 0 in weight.shape:
+            raise ValueError(f"weight must be a non-empty (data_dim, latent_dim) matrix, got shape {tuple(weight.shape)}")
+        if max(weight.shape) > MAX_DIM:
+            raise ValueError(f"weight's dimensions must be <= {MAX_DIM} (the exact formulas build d x d matrices), "
+                             f"got shape {tuple(weight.shape)}")
         if bias.shape != (weight.shape[0],):
             raise ValueError(f"bias must have shape ({weight.shape[0]},) like weight's rows, got {tuple(bias.shape)}")
         self.weight = weight.detach().to(torch.float64).clone()
@@ -46,13 +53,15 @@ class LinearGaussian:
     @classmethod
     def random(cls, data_dim: int = 2, latent_dim: int = 1, noise_std: float = 0.5, seed: int = 0,
                device=None) -> LinearGaussian:
-        """A model with ``W`` and ``b`` drawn from ``N(0, 1)`` with a seeded generator."""
-        data_dim = check_int("data_dim", data_dim, minimum=1)
-        latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        """A model with ``W`` and ``b`` drawn from ``N(0, 1)`` with a seeded generator, on ``device``
+        (None: the CPU). Dimensions up to :data:`MAX_DIM`."""
+        data_dim = check_int("data_dim", data_dim, minimum=1, maximum=MAX_DIM)
+        latent_dim = check_int("latent_dim", latent_dim, minimum=1, maximum=MAX_DIM)
+        device = torch.device("cpu") if device is None else resolve_device(device)
         generator = torch.Generator().manual_seed(check_seed(seed))
         weight = torch.randn(data_dim, latent_dim, generator=generator, dtype=torch.float64)
         bias = torch.randn(data_dim, generator=generator, dtype=torch.float64)
-        return cls(weight.to(device or "cpu"), bias.to(device or "cpu"), noise_std)
+        return cls(weight.to(device), bias.to(device), noise_std)
 
     @property
     def device(self) -> torch.device:
@@ -60,6 +69,7 @@ class LinearGaussian:
 
     def to(self, device) -> LinearGaussian:
         """The same model with its tensors on ``device``."""
+        device = resolve_device(device)
         return LinearGaussian(self.weight.to(device), self.bias.to(device), self.noise_std)
 
     # ------------------------------------------------------------------ checks
@@ -130,7 +140,7 @@ class LinearGaussian:
 
     def sample(self, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` draws ``(x, z)`` from the joint: ``z ~ N(0, I)``, ``x = W z + b + sigma eps``."""
-        n = check_int("n", n, minimum=1)
+        n = _check_count("n", n, per_draw=self.data_dim + self.latent_dim)
         generator = torch.Generator(device=self.device).manual_seed(check_seed(seed))
         z = torch.randn(n, self.latent_dim, generator=generator, dtype=torch.float64, device=self.device)
         noise = torch.randn(n, self.data_dim, generator=generator, dtype=torch.float64, device=self.device)

@@ -10,16 +10,44 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import check_choice, check_int, check_nonnegative, check_positive_number, check_tensor
+from course_gen._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive_number,
+    check_tensor,
+)
 from course_gen.runtime import model_device, resolve_device
 from course_gen.vae.decoders import _DirectARDecoder, _MADEDecoder, _mlp
-from course_gen.vae.gaussians import _LOG_2PI, _generator, gaussian_kl
-from course_gen.vae.planar import amortised_planar
+from course_gen.vae.gaussians import _LOG_2PI, _check_count, _generator, gaussian_kl
+from course_gen.vae.planar import MAX_FLOWS, amortised_planar
 
 #: Decoder likelihoods of :class:`VAE`.
 LIKELIHOODS = ("bernoulli", "gaussian")
 #: Decoder networks of :class:`VAE`: a plain MLP, or a MADE that also sees the previous pixels.
 DECODERS = ("mlp", "made", "mlp_ar")
+#: The most weights a :class:`VAE` may have (2**28, 1 GiB of float32): larger sizes are a typo.
+MAX_WEIGHTS = 2**28
+
+
+def _check_size(model) -> None:
+    """``ValueError`` when the sizes given to :class:`VAE` would need more than :data:`MAX_WEIGHTS` weights."""
+    k, n_pixels, hidden = model.latent_dim, model.n_pixels, model.hidden_sizes
+
+    def mlp(sizes):
+        return sum(fan_in * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
+
+    count = mlp([n_pixels, *hidden, 2 * k + model.n_flows * (2 * k + 1)])
+    if model.decoder_kind == "made":
+        count += 2 * n_pixels * hidden[0] + k * (hidden[0] + n_pixels)
+    else:
+        count += mlp([k, *reversed(hidden), n_pixels])
+        count += n_pixels * (n_pixels - 1) // 2 if model.decoder_kind == "mlp_ar" else 0
+    if count > MAX_WEIGHTS:
+        raise ValueError(f"a VAE with latent_dim={k}, image_shape={model.image_shape}, hidden_sizes={hidden}, "
+                         f"n_flows={model.n_flows} would have {count:.3g} weights, more than {MAX_WEIGHTS}: "
+                         "choose smaller sizes")
 
 
 class ELBOTerms(NamedTuple):
@@ -51,8 +79,11 @@ class VAE(nn.Module):
       sample ``z = mu + exp(logvar / 2) * eps``.
 
     Inputs are batches ``(B, *image_shape)`` or flat ``(B, D)``; Bernoulli models need values in
-    [0, 1] (binary or grey levels read as probabilities). Wrong shapes, ranges, dtypes or NaNs
-    raise ``ValueError``/``TypeError`` naming what was expected.
+    [0, 1] (binary or grey levels read as probabilities). Inputs of another floating dtype (float64,
+    say) are cast to the weights' dtype (float32 unless the model was converted with ``.double()``).
+    Wrong shapes, ranges, dtypes or NaNs raise ``ValueError``/``TypeError`` naming what was expected;
+    so do sizes that would need more than :data:`MAX_WEIGHTS` weights, and sample counts that would
+    draw more than 2**28 values at once.
 
     ``VAE(latent_dim=10, likelihood="bernoulli")`` is set up for the 8x8 digits ``(1, 8, 8)``.
     ``device``: where to put the parameters (None leaves them on the CPU; ``train`` moves them).
@@ -88,7 +119,8 @@ class VAE(nn.Module):
             raise ValueError(f"decoder={self.decoder_kind!r} models binary pixels: use it with likelihood='bernoulli'")
         if decoder_std is not None and self.likelihood != "gaussian":
             raise ValueError("decoder_std is the std of a Gaussian decoder: pass likelihood='gaussian'")
-        self.n_flows = check_int("n_flows", n_flows, minimum=0)
+        self.n_flows = check_int("n_flows", n_flows, minimum=0, maximum=MAX_FLOWS)
+        _check_size(self)
 
         flow_outputs = self.n_flows * (2 * self.latent_dim + 1)  # u, w (k each) and b per planar map
         self.encoder = _mlp([self.n_pixels, *self.hidden_sizes, 2 * self.latent_dim + flow_outputs])
@@ -113,10 +145,7 @@ class VAE(nn.Module):
         name = f"VAE.{method}"
         if isinstance(x, (tuple, list)) and x and isinstance(x[0], torch.Tensor):
             x = x[0]  # (images, labels) batches
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name} expects a torch.Tensor of images, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(f"{name} expects a floating-point tensor (pixel values 0. .. 1.), got dtype {x.dtype}")
+        check_tensor(f"{name}: x", x, dtype="float", finite=False, what="(images, pixel values 0. .. 1.)")
         shape = tuple(x.shape)
         expected = f"(B, {', '.join(map(str, self.image_shape))}) or (B, {self.n_pixels})"
         if not (shape[1:] == self.image_shape or shape[1:] == (self.n_pixels,)) or shape[0] == 0:
@@ -131,14 +160,18 @@ class VAE(nn.Module):
                     f"{name}: a Bernoulli VAE models pixels in [0, 1], got values in [{low:.3g}, {high:.3g}] "
                     "(scale the images to [0, 1], or use likelihood='gaussian')"
                 )
-        return x.reshape(shape[0], self.n_pixels).to(model_device(self))
+        return x.reshape(shape[0], self.n_pixels).to(model_device(self), self._dtype())
 
     def _check_code(self, z, method: str) -> torch.Tensor:
         check_tensor(f"VAE.{method}: z", z, dtype="float")
         if z.ndim != 2 or z.shape[1] != self.latent_dim or z.shape[0] == 0:
             hint = " (one code: add a batch dimension with z[None])" if tuple(z.shape) == (self.latent_dim,) else ""
             raise ValueError(f"VAE.{method} expects codes of shape (B, {self.latent_dim}), got {tuple(z.shape)}{hint}")
-        return z.to(model_device(self))
+        return z.to(model_device(self), self._dtype())
+
+    def _dtype(self) -> torch.dtype:
+        """The floating dtype of the weights (float32 unless the model was converted): inputs are cast to it."""
+        return self.encoder[0].weight.dtype
 
     # ------------------------------------------------------------------ encoder / decoder
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -175,8 +208,16 @@ class VAE(nn.Module):
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1, generator=None) -> torch.Tensor:
         """``n_samples`` draws ``z = mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)``: ``(S, B, k)``.
 
-        The randomness is in ``eps`` only, so gradients flow through ``mu`` and ``logvar``.
+        The randomness is in ``eps`` only, so gradients flow through ``mu`` and ``logvar``
+        (same shape, finite); ``generator``: a ``torch.Generator`` or None (torch's global one).
         """
+        check_tensor("mu", mu, dtype="float")
+        check_tensor("logvar", logvar, dtype="float")
+        if mu.shape != logvar.shape:
+            raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+        n_samples = _check_count("n_samples", n_samples, per_draw=mu.numel())
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         eps = torch.randn((n_samples, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
         return mu + torch.exp(0.5 * logvar) * eps
 
@@ -228,12 +269,11 @@ class VAE(nn.Module):
         for Bernoulli, what VAE papers show); ``binary=True`` draws the pixels
         (``x ~ Bernoulli``, values in {0, 1}; for Gaussian ``mean + sigma * eps``). Seeded.
         """
-        n = check_int("n", n, minimum=1)
-        if not isinstance(binary, bool):
-            raise TypeError(f"binary must be a bool, got {type(binary).__name__}")
+        n = _check_count("n", n, per_draw=self.n_pixels + self.latent_dim)
+        binary = check_bool("binary", binary)
         device = model_device(self)
         generator = _generator(seed, device)
-        z = torch.randn(n, self.latent_dim, generator=generator, device=device)
+        z = torch.randn(n, self.latent_dim, generator=generator, device=device, dtype=self._dtype())
         if self.decoder_kind != "mlp":
             flat = self.decoder.sample(z, generator, probabilities=not binary)
             return flat.reshape(n, *self.image_shape)
@@ -241,7 +281,7 @@ class VAE(nn.Module):
         if binary and self.likelihood == "bernoulli":
             mean = torch.bernoulli(mean, generator=generator)
         elif binary:
-            noise = torch.randn(mean.shape, generator=generator, device=device)
+            noise = torch.randn(mean.shape, generator=generator, device=device, dtype=mean.dtype)
             mean = mean + self.decoder_log_std.exp() * noise
         return mean.reshape(n, *self.image_shape)
 
@@ -256,6 +296,7 @@ class VAE(nn.Module):
         """
         n_samples = check_int("n_samples", n_samples, minimum=1)
         flat = self._check_input(x, "elbo")
+        n_samples = _check_count("n_samples", n_samples, per_draw=flat.numel())
         z, log_q, mu, logvar = self._posterior_samples(flat, n_samples, _generator(seed, flat.device))
         reconstruction = self._log_likelihood(z, flat).mean(0)
         if self.n_flows == 0:
@@ -270,6 +311,7 @@ class VAE(nn.Module):
         ``E_q[w] = p(x)``."""
         k = check_int("k", k, minimum=1)
         flat = self._check_input(x, "log_weights")
+        k = _check_count("k", k, per_draw=flat.numel())
         z, log_posterior, _, _ = self._posterior_samples(flat, k, _generator(seed, flat.device))
         log_prior = -0.5 * (_LOG_2PI + z.pow(2)).sum(-1)
         return self._log_likelihood(z, flat) + log_prior - log_posterior

@@ -8,16 +8,22 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_gen._checks import check_int, check_seed, check_tensor
+from course_gen._checks import check_int, check_positive_number, check_seed, check_tensor
 from course_gen.runtime import seeded
-from course_gen.vae.gaussians import gaussian_log_prob
+from course_gen.vae.gaussians import _check_count, gaussian_log_prob
 from course_gen.vae.linear_gaussian import LinearGaussian
+
+#: The most planar maps a posterior may chain (:func:`fit_planar_posterior`, ``VAE(n_flows=...)``).
+MAX_FLOWS = 100
+#: The most optimisation steps :func:`fit_planar_posterior` takes.
+MAX_STEPS = 10**7
 
 
 def amortised_planar(z: torch.Tensor, u: torch.Tensor, w: torch.Tensor, b: torch.Tensor
@@ -65,7 +71,8 @@ def fit_planar_posterior(model: LinearGaussian, x: torch.Tensor, n_flows: int, s
 
     ``K = 0`` is mean-field: its best gap ``KL(q || p(z | x))`` is positive when the posterior is
     correlated. Returns the ELBO (``n_eval`` draws), the exact ``log p(x)``, their gap and 2000
-    samples ``z_K``.
+    samples ``z_K``. At most :data:`MAX_FLOWS` maps and :data:`MAX_STEPS` steps; ``ValueError`` if
+    the fit diverges (a learning rate far too large).
     """
     from course_gen.flows import planar_flows
 
@@ -74,9 +81,12 @@ def fit_planar_posterior(model: LinearGaussian, x: torch.Tensor, n_flows: int, s
     x = model._check_x(x)
     if x.shape[0] != 1:
         raise ValueError(f"fit_planar_posterior fits one observation: x must have shape (1, {model.data_dim}), got {tuple(x.shape)}")
-    n_flows = check_int("n_flows", n_flows, minimum=0)
-    steps = check_int("steps", steps, minimum=0)
+    n_flows = check_int("n_flows", n_flows, minimum=0, maximum=MAX_FLOWS)
+    steps = check_int("steps", steps, minimum=0, maximum=MAX_STEPS)
     k = model.latent_dim
+    n_samples = _check_count("n_samples", n_samples, per_draw=k * (n_flows + 2))
+    n_eval = _check_count("n_eval", n_eval, per_draw=k * (n_flows + 2))
+    lr = check_positive_number("lr", lr)
     generator = torch.Generator().manual_seed(check_seed(seed))
     with seeded(seed):
         flows = nn.ModuleList(planar_flows(k, n_flows, seed=seed) if n_flows else []).double()
@@ -86,6 +96,8 @@ def fit_planar_posterior(model: LinearGaussian, x: torch.Tensor, n_flows: int, s
     def bound(n: int) -> torch.Tensor:
         eps = torch.randn(n, k, generator=generator, dtype=torch.float64)
         z_0 = mean + log_std.exp() * eps
+        if not all(bool(torch.isfinite(t).all()) for t in (z_0, *flows.parameters())):
+            raise ValueError(f"the fit diverged (q's parameters or draws became NaN or inf): try a smaller lr than {lr}")
         log_q0 = gaussian_log_prob(eps, torch.zeros_like(eps), 0.0) - log_std.sum()
         z_k, log_det = z_0, torch.zeros(n, dtype=torch.float64)
         for planar in flows:
@@ -102,5 +114,7 @@ def fit_planar_posterior(model: LinearGaussian, x: torch.Tensor, n_flows: int, s
     with torch.no_grad():
         elbo = float(bound(n_eval)[0].mean())
         samples = bound(2000)[1]
+    if not math.isfinite(elbo):
+        raise ValueError(f"the fit diverged (ELBO = {elbo}): try a smaller lr than {lr}")
     log_px = float(model.log_marginal(x)[0])
     return PlanarPosterior(elbo, log_px, log_px - elbo, samples)

@@ -11,11 +11,48 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from course_gen.widgets._figure_view import figure_view
+from course_gen._checks import check_int, check_positive_number, check_tensor
 from course_gen.sparse_coding import code_formula, gabor, gabor_fit, lasso_path, sparse_encode
+from course_gen.sparse_coding._inputs import _check_matrix
+from course_gen.sparse_coding.gabor import MAX_SIDE
+from course_gen.widgets._figure_view import figure_view
 
 #: Number of lambda values on the trade-off curve.
 PATH_POINTS = 25
+
+
+def _check_atoms_and_patch(D, x) -> torch.Tensor:
+    """``D`` ``(k, d)`` and one patch ``x`` ``(d,)``, both finite."""
+    D = _check_matrix("D", D, "(k, d): one atom per row")
+    check_tensor("x", x, shape=(D.shape[1],), what="(one patch (d,), d the atoms' length)")
+    return D
+
+
+def _check_indices(indices, n_atoms: int) -> list[int]:
+    """A non-empty list of atom numbers in ``[0, n_atoms)``."""
+    if isinstance(indices, torch.Tensor):
+        check_tensor("indices", indices, ndim=1, dtype="integer")
+        indices = indices.tolist()
+    if isinstance(indices, (str, bytes)) or not isinstance(indices, (list, tuple, range, np.ndarray)):
+        raise TypeError(f"indices must be a sequence of atom numbers, got {type(indices).__name__}")
+    indices = [check_int("atom index", i, minimum=0, maximum=n_atoms - 1) for i in np.asarray(indices).tolist()]
+    if not indices:
+        raise ValueError("indices must name at least one atom")
+    return indices
+
+
+def _check_lams(lams) -> np.ndarray:
+    """Lambdas as a non-empty 1-D array of finite numbers > 0."""
+    if isinstance(lams, torch.Tensor):
+        check_tensor("lams", lams, ndim=1)
+        lams = lams.detach().cpu().numpy()
+    if not isinstance(lams, (np.ndarray, list, tuple)):
+        raise TypeError(f"lams must be an array of lambdas, got {type(lams).__name__}")
+    values = np.asarray(lams)
+    if values.ndim != 1 or not len(values) or values.dtype.kind not in "fiu" or not (values > 0).all() \
+            or not np.isfinite(values).all():
+        raise ValueError(f"lams must be a non-empty 1-D array of finite numbers > 0, got {lams!r}")
+    return values.astype(np.float64)
 
 
 def _show_patch(ax, values: np.ndarray, scale: float, title: str) -> None:
@@ -29,6 +66,9 @@ def _show_patch(ax, values: np.ndarray, scale: float, title: str) -> None:
 def draw_code_terms(x: torch.Tensor, code: torch.Tensor, D: torch.Tensor, n_terms: int = 4):
     """The lecture's picture of a code: ``x ~ a_i phi_i + a_j phi_j + ...``, the ``n_terms``
     largest coefficients with their atoms, and the whole reconstruction ``a D`` at the end."""
+    D = _check_atoms_and_patch(D, x)
+    check_tensor("code", code, shape=(D.shape[0],), what="(one coefficient per atom (k,))")
+    n_terms = check_int("n_terms", n_terms, minimum=1)
     values = code.detach().double().cpu()
     atoms = D.detach().double().cpu()
     used = [int(i) for i in torch.argsort(values.abs(), descending=True, stable=True) if values[i] != 0]
@@ -53,6 +93,13 @@ def draw_orientation_summary(stats: dict[str, np.ndarray], keep: np.ndarray, siz
     """Where and how the atoms ``keep`` (a bool mask) are tuned, from :func:`atom_statistics`:
     a histogram of edge orientations, and each atom drawn as a short bar at its Gabor centre,
     along its edges (V1-like tiling of positions and orientations)."""
+    if not isinstance(stats, dict) or not {"theta", "x0", "y0"} <= set(stats):
+        raise TypeError("stats must be the dict of atom_statistics(D), with 'theta', 'x0' and 'y0'")
+    keep = np.asarray(keep)
+    if keep.dtype != bool or keep.shape != np.shape(stats["theta"]):
+        raise ValueError(f"keep must be a boolean array with one entry per atom {np.shape(stats['theta'])}, "
+                         f"got {keep.dtype} {keep.shape}")
+    size = check_int("size", size, minimum=1, maximum=MAX_SIDE)
     edge = np.mod(stats["theta"][keep] + np.pi / 2, np.pi)  # the stripes run across theta
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.4, 1]})
     axes[0].hist(np.degrees(edge), bins=np.arange(0, 181, 15), color="C0")
@@ -75,7 +122,8 @@ def draw_orientation_summary(stats: dict[str, np.ndarray], keep: np.ndarray, siz
 def draw_gabor_fits(D: torch.Tensor, indices) -> plt.Figure:
     """Atoms ``D[indices]`` (top row) above the Gabor functions fitted to them (bottom row),
     each titled with the fraction of its variance the Gabor explains (R^2)."""
-    indices = [int(i) for i in indices]
+    D = _check_matrix("D", D, "(k, d): one flattened square atom per row")
+    indices = _check_indices(indices, len(D))
     fig, axes = plt.subplots(2, len(indices), figsize=(1.4 * len(indices) + 0.4, 3.3), squeeze=False)
     for column, index in enumerate(indices):
         atom = D[index].detach().double().cpu().numpy()
@@ -93,6 +141,10 @@ def draw_sparse_code(D: torch.Tensor, x: torch.Tensor, lam: float, lams: np.ndar
     """The explorer's figure for one patch ``x`` ``(d,)`` and one ``lam``: the patch, its
     reconstruction ``a D``, the code ``a`` as a stem plot, and the trade-off curve
     (non-zeros and relative error against lambda, ``path`` = :func:`lasso_path` on ``lams``)."""
+    D = _check_atoms_and_patch(D, x)
+    lam = check_positive_number("lam", lam)
+    lams = _check_lams(lams)
+    check_tensor("path", path, shape=(len(lams), len(D)), what="(the codes of x for each lambda)")
     D, x, path = (t.detach().double().cpu() for t in (D, x, path))
     code = sparse_encode(x[None], D, lam)[0]
     reconstruction = (code @ D).numpy()
@@ -144,14 +196,17 @@ def sparse_code_explorer(
     ``lam`` (the slider), ``patch`` (the picker), ``image`` (an ``ipywidgets.Image`` with
     the PNG drawn last).
     """
-    if not isinstance(D, torch.Tensor) or not isinstance(patches, torch.Tensor):
-        raise TypeError("D and patches must be torch tensors: (k, d) atoms and (n, d) patches")
-    if D.ndim != 2 or patches.ndim != 2 or D.shape[1] != patches.shape[1] or len(patches) == 0:
+    D = _check_matrix("D", D, "(k, d): one atom per row")
+    patches = _check_matrix("patches", patches, f"(n, {D.shape[1]}): one patch per row")
+    if D.shape[1] != patches.shape[1]:
         raise ValueError(
             f"D must be (k, d) and patches (n, d) with the same d and n >= 1, "
             f"got D {tuple(D.shape)} and patches {tuple(patches.shape)}"
         )
-    low, high = (float(v) for v in lam_range)
+    lam = check_positive_number("lam", lam)
+    if isinstance(lam_range, (str, bytes)) or not isinstance(lam_range, (tuple, list)) or len(lam_range) != 2:
+        raise TypeError(f"lam_range must be a pair (low, high) of numbers, got {lam_range!r}")
+    low, high = (check_positive_number(f"lam_range[{i}]", v) for i, v in enumerate(lam_range))
     if not (0 < low < high) or not (low <= lam <= high):
         raise ValueError(f"need 0 < lam_range[0] <= lam <= lam_range[1], got lam={lam}, lam_range={lam_range}")
     D = D.detach().double().cpu()

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
-from course_gen._checks import check_int
+from course_gen._checks import check_finite_number, check_int, check_positive_number, check_tensor
 from course_gen.plotting import make_grid
+from course_gen.runtime import evaluating, model_device
 from course_gen.vae import VAE, kl_per_dimension
 from course_gen.widgets._figure_view import figure_view
 
@@ -25,15 +26,19 @@ __all__ = ["draw_latent_traversal", "latent_traversal", "traverse"]
 
 
 def _check_model_and_images(model, x) -> None:
+    """A VAE and a batch of images it takes (the model's own checks: shape, range, finiteness)."""
     if not isinstance(model, VAE):
         raise TypeError(f"model must be a course_gen.vae.VAE, got {type(model).__name__}")
-    if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] == 0:
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"x must be a non-empty batch of images (B, ...), got {got}")
+    model._check_input(x, "encode")
 
 
 def _check_values(values) -> torch.Tensor:
-    values = torch.as_tensor(values, dtype=torch.float32).reshape(-1)
+    if isinstance(values, torch.Tensor):
+        check_tensor("values", values, finite=False)
+    try:
+        values = torch.as_tensor(values, dtype=torch.float32).reshape(-1)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"values must be a sequence of numbers, got {type(values).__name__}") from err
     if values.numel() < 2 or not bool(torch.isfinite(values).all()):
         raise ValueError(f"values must hold at least 2 finite numbers, got {values.tolist()}")
     return values
@@ -44,13 +49,14 @@ def traverse(model: VAE, x: torch.Tensor, values) -> torch.Tensor:
     """Images ``(k, V, *image_shape)``: row ``j`` decodes ``mu(x)`` with latent ``j`` set to each
     of the ``V`` ``values`` (``x``: one image, batch of 1)."""
     _check_model_and_images(model, x)
-    values = _check_values(values).to(next(model.parameters()).device)
-    mu, _ = model.encode(x[:1])
+    values = _check_values(values).to(model_device(model))
     k = model.latent_dim
-    codes = mu.repeat(k * len(values), 1).reshape(k, len(values), k)
-    for j in range(k):
-        codes[j, :, j] = values
-    images = model.decode(codes.reshape(-1, k))
+    with evaluating(model):
+        mu, _ = model.encode(x[:1])
+        codes = mu.repeat(k * len(values), 1).reshape(k, len(values), k)
+        for j in range(k):
+            codes[j, :, j] = values
+        images = model.decode(codes.reshape(-1, k))
     return images.reshape(k, len(values), *model.image_shape).cpu()
 
 
@@ -68,12 +74,16 @@ def draw_latent_traversal(model: VAE, x: torch.Tensor, index: int = 0, latent: i
     index = check_int("index", index, minimum=0, maximum=x.shape[0] - 1)
     latent = check_int("latent", latent, minimum=0, maximum=model.latent_dim - 1)
     values = _check_values(torch.linspace(-3, 3, 9) if values is None else values)
+    value = check_finite_number("value", value)
+    if kl is not None:
+        kl = check_tensor("kl", kl, shape=(model.latent_dim,), what="(one KL per latent)")
     image = x[index:index + 1]
     grid_images = traverse(model, image, values)
-    mu, _ = model.encode(image)
-    moved = mu.clone()
-    moved[0, latent] = float(value)
-    decoded = model.decode(torch.cat([mu, moved])).cpu()
+    with evaluating(model):
+        mu, _ = model.encode(image)
+        moved = mu.clone()
+        moved[0, latent] = value
+        decoded = model.decode(torch.cat([mu, moved])).cpu()
     image_shape = model.image_shape
 
     fig = plt.figure(figsize=(11.0, 0.55 * model.latent_dim + 2.6))
@@ -115,11 +125,11 @@ def latent_traversal(model: VAE, x: torch.Tensor, values=None, limit: float = 3.
     Attributes: ``index``, ``latent``, ``value`` and ``image`` (the redrawn ``ipywidgets.Image``).
     """
     _check_model_and_images(model, x)
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= 10:
+    if check_positive_number("limit", limit) > 10:
         raise ValueError(f"limit must be a number in (0, 10], got {limit!r}")
     values = _check_values(torch.linspace(-limit, limit, 9) if values is None else values)
-    model.eval()
-    kl = kl_per_dimension(model, x).cpu()
+    with evaluating(model):
+        kl = kl_per_dimension(model, x).cpu()
     index = w.IntSlider(value=0, min=0, max=x.shape[0] - 1, description="image", continuous_update=False)
     latent = w.IntSlider(value=int(kl.argmax()), min=0, max=model.latent_dim - 1, description="latent",
                          continuous_update=False)
