@@ -63,3 +63,24 @@ def test_draw_returns_a_figure_and_checks_its_arguments(model, images):
         latent_traversal(torch.nn.Linear(2, 2), images)
     with pytest.raises(ValueError, match="at least 2 finite"):
         traverse(model, images[:1], [1.0])
+
+
+def test_the_widget_draws_in_eval_mode_and_leaves_the_model_as_it_was(images):
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden_sizes=(16,))
+    seen = []
+    model.encoder.register_forward_hook(lambda module, args, out: seen.append(module.training))
+    assert model.training
+    widget = latent_traversal(model, images)
+    widget.value.value = 1.0
+    assert model.training and seen and not any(seen)  # every pass in eval mode, training mode restored
+    plt.close("all")
+
+
+def test_draw_rejects_non_finite_values_and_a_kl_of_the_wrong_length(model, images):
+    with pytest.raises(ValueError, match="value must be a finite number"):
+        draw_latent_traversal(model, images, value=float("nan"))
+    with pytest.raises(ValueError, match=r"kl \(one KL per latent\) must have shape \(3\)"):
+        draw_latent_traversal(model, images, kl=torch.ones(2))
+    with pytest.raises(ValueError, match="NaN"):
+        draw_latent_traversal(model, images, kl=torch.full((3,), float("nan")))

@@ -58,36 +58,16 @@ from course_gen.sparse_coding.probes import linear_probe_accuracy, linear_probe_
 from course_gen.sparse_coding.psd import PSD_NONLINEARITIES, PSDEncoder
 
 __all__ = [
-    "GABOR_PARAMETERS",
-    "GABOR_R2_THRESHOLD",
-    "NYQUIST_BAND",
-    "PSDEncoder",
-    "PSD_NONLINEARITIES",
-    "Whitening",
-    "atom_statistics",
-    "code_formula",
-    "dictionary_update",
-    "gabor",
-    "gabor_fit",
-    "gabor_like",
-    "high_contrast",
-    "ista_step",
-    "lasso_objective",
-    "lasso_path",
-    "learn_dictionary",
-    "linear_probe_accuracy",
-    "linear_probe_predictions",
-    "lipschitz_constant",
-    "orientation_coherence",
-    "soft_threshold",
-    "sparse_encode",
-    "spatial_concentration",
-    "whiten_patches",
+    "GABOR_PARAMETERS", "GABOR_R2_THRESHOLD", "NYQUIST_BAND", "PSDEncoder", "PSD_NONLINEARITIES", "Whitening",
+    "atom_statistics", "code_formula", "dictionary_update", "gabor", "gabor_fit", "gabor_like",
+    "high_contrast", "ista_step", "lasso_objective", "lasso_path", "learn_dictionary",
+    "linear_probe_accuracy", "linear_probe_predictions", "lipschitz_constant", "orientation_coherence",
+    "soft_threshold", "sparse_encode", "spatial_concentration", "whiten_patches",
 ]
 
-# Public objects report the package as their home (``course_gen.sparse_coding.name``, the name notebooks use,
-# in messages and reprs) rather than the file inside it that defines them.
-for _name in __all__:
-    if hasattr(globals()[_name], "__module__") and globals()[_name].__module__.startswith(__name__ + "."):
-        globals()[_name].__module__ = __name__
-del _name
+# Public objects name the package as their home (``course_gen.sparse_coding.X``, what notebooks write) in
+# messages and reprs, not the file inside it that defines them.
+for _public in (globals()[name] for name in __all__):
+    if getattr(_public, "__module__", "").startswith(__name__ + "."):
+        _public.__module__ = __name__
+del _public

@@ -55,32 +55,15 @@ from course_gen.vae.planar import PlanarPosterior, amortised_planar, fit_planar_
 from course_gen.vae.recipes import COMPARISON_HIDDEN, COMPARISON_IMAGE_SHAPE, build, fit, load_or_fit
 
 __all__ = [
-    "DECODERS",
-    "ELBOTerms",
-    "LIKELIHOODS",
-    "COMPARISON_HIDDEN",
-    "COMPARISON_IMAGE_SHAPE",
-    "LinearGaussian",
-    "PlanarPosterior",
-    "VAE",
-    "active_units",
-    "amortised_planar",
-    "build",
-    "factor_correlations",
-    "fit",
-    "fit_planar_posterior",
-    "gaussian_kl",
-    "gaussian_log_prob",
-    "iwae_bound",
-    "kl_per_dimension",
-    "load_or_fit",
-    "log_mean_exp",
-    "rounded_gaussian_elbo",
+    "DECODERS", "ELBOTerms", "LIKELIHOODS", "COMPARISON_HIDDEN", "COMPARISON_IMAGE_SHAPE", "LinearGaussian",
+    "PlanarPosterior", "VAE", "active_units", "amortised_planar", "build", "factor_correlations", "fit",
+    "fit_planar_posterior", "gaussian_kl", "gaussian_log_prob", "iwae_bound", "kl_per_dimension",
+    "load_or_fit", "log_mean_exp", "rounded_gaussian_elbo",
 ]
 
-# Public objects report the package as their home (``course_gen.vae.name``, the name notebooks use,
-# in messages and reprs) rather than the file inside it that defines them.
-for _name in __all__:
-    if hasattr(globals()[_name], "__module__") and globals()[_name].__module__.startswith(__name__ + "."):
-        globals()[_name].__module__ = __name__
-del _name
+# Public objects name the package as their home (``course_gen.vae.X``, what notebooks write) in
+# messages and reprs, not the file inside it that defines them.
+for _public in (globals()[name] for name in __all__):
+    if getattr(_public, "__module__", "").startswith(__name__ + "."):
+        _public.__module__ = __name__
+del _public
