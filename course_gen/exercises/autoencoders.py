@@ -13,6 +13,10 @@ input as the target, a forgotten ``zero_grad``, ...) and returns a
 package's own implementation (``course_gen.autoencoders.bce_loss``, ``masking_noise``,
 ``principal_angles``), a torch or scipy function that is the whole exercise, or the
 checker's reference, earns nothing.
+
+The module is longer than the others (about 580 lines) because it is a catalogue: each of its five
+checkers builds every wrong answer it recognises (about 40 in all) next to its message, and splitting
+them would separate a checker from its mistakes.
 """
 
 from __future__ import annotations
