@@ -121,7 +121,7 @@ def check_tensor(name: str, value, *, ndim: int | tuple[int, ...] | None = None,
     if (low is not None or high is not None) and value.numel():
         smallest, largest = float(value.min()), float(value.max())
         if (low is not None and smallest < low) or (high is not None and largest > high):
-            bounds = f"[{'-inf' if low is None else low:g}, {'inf' if high is None else high:g}]"
+            bounds = f"[{-math.inf if low is None else low:g}, {math.inf if high is None else high:g}]"
             raise ValueError(f"{label} must lie in {bounds}, got values from {smallest:g} to {largest:g}")
     return value
 

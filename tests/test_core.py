@@ -102,3 +102,36 @@ def test_notebook_setup_seeds_limits_threads_and_returns_the_device(capsys):
             course_gen.notebook_setup(threads=0)
     finally:
         torch.set_num_threads(old_threads)
+
+
+def test_runtime_helpers_restore_what_they_change():
+    from course_gen import runtime
+
+    threads = torch.get_num_threads()
+    with runtime.single_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == threads
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
+    model.train()
+    with pytest.raises(RuntimeError):
+        with runtime.evaluating(model):
+            assert not model.training
+            raise RuntimeError("an error inside the block")
+    assert model.training, "evaluating() must restore training mode even after an error"
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    with runtime.seeded(7):
+        inside = torch.rand(2)
+    assert torch.equal(torch.rand(3), expected), "seeded() must leave the caller's stream where it was"
+    with runtime.seeded(7):
+        assert torch.equal(torch.rand(2), inside)
+
+    assert runtime.model_device(model) == torch.device("cpu")
+    assert runtime.model_device(torch.nn.ReLU()) == torch.device("cpu")
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        runtime.model_device("not a model")
+    with pytest.raises(TypeError, match="device must be"):
+        runtime.resolve_device(3)

@@ -17,13 +17,13 @@ package's own implementation (``ar.conv_mask``, ``ar.made_masks``, ``ar.pixel_nl
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import torch
 import torch.nn.functional as F
 
 from course_gen import autoregressive as ar
+from course_gen.runtime import single_thread
 from course_gen.exercises._feedback import (
     Feedback,
     Mistake,
@@ -354,18 +354,6 @@ def _first_difference(got: torch.Tensor, expected: torch.Tensor) -> str:
             f"{int(expected[image, 0, index // width, index % width])}, got {int(got[image, 0, index // width, index % width])}")
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Torch on one thread while the sampler checks run: a few hundred tiny convolutions, for which
-    more threads only add waiting (seconds instead of a fraction of a second on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def check_sampler(fn) -> Feedback:
     """Check ``fn(model, u) -> x`` (B, 1, H, W): starting from an all-zero image, in raster order,
     ``x_ij = 1 if u_ij < sigm(l_ij) else 0`` with ``l = model(x)`` evaluated on the image drawn so far.
@@ -403,5 +391,5 @@ def check_sampler(fn) -> Feedback:
             first_mistake(got, _sampler_mistakes(model, u), expected)
             raise Mistake(_first_difference(got, expected))
 
-    with _one_thread():
+    with single_thread():
         return run_checks("sequential PixelCNN sampler", checks)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 
 import torch
 
 from course_gen._checks import check_int, check_nonnegative, check_positive_number, check_seed
-from course_gen.runtime import resolve_device
+from course_gen.runtime import resolve_device, single_thread
 from course_gen.sparse_coding._inputs import (
     MAX_ITERATIONS,
     _check_codes,
@@ -17,26 +16,6 @@ from course_gen.sparse_coding._inputs import (
 )
 from course_gen.sparse_coding.encode import sparse_encode
 from course_gen.sparse_coding.objective import _row_objective
-
-
-@contextlib.contextmanager
-def _one_cpu_thread(device: torch.device):
-    """Run the block with one torch thread when computing on the CPU (restored afterwards).
-
-    Dictionary learning takes many small steps: extra threads gain nothing there (measured
-    on 2 idle cores: 4.9 s with 1 or 2 threads), and on a machine shared with other
-    processes their synchronisation costs a lot (one core busy elsewhere: 16 s with 2
-    threads, 9.5 s with 1).
-    """
-    if device.type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _unit_rows(D: torch.Tensor) -> torch.Tensor:
@@ -106,7 +85,7 @@ def learn_dictionary(
     ``init``: starting atoms ``(n_atoms, d)`` (normalised); otherwise ``n_atoms`` distinct
     non-zero rows of ``X`` drawn with ``seed``. ``device``: where to compute (None:
     :func:`course_gen.device`); the atoms come back on ``X``'s device, in its dtype. On the
-    CPU the loop runs with one torch thread (its steps are small; see :func:`_one_cpu_thread`).
+    CPU the loop runs with one torch thread (its steps are small; see :func:`course_gen.runtime.single_thread`).
 
     Returns ``(D, history)``: ``D`` ``(n_atoms, d)`` and ``history[i]`` the objective above
     after iteration ``i + 1`` (non-increasing).
@@ -139,7 +118,7 @@ def learn_dictionary(
         raise ValueError("the starting atoms include a zero vector: every atom needs a direction")
     D = _unit_rows(D)
 
-    with _one_cpu_thread(target):
+    with single_thread(target):
         D, history = _alternate(data, D, lam, n_iter, encode_tol, n_sweeps)
     return D.to(device=X.device, dtype=X.dtype), history
 
