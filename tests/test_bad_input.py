@@ -126,3 +126,59 @@ def test_bad_input_gets_a_clear_error_or_a_finite_answer(case):
                 elif not finite(result):
                     problems.append(f"{argument} = {what}: returned NaN or inf")
     assert not problems, f"{case.name}:\n" + "\n".join(problems)
+
+
+#: Public names the sweep does not call, each with the reason (anything else public needs a case).
+EXEMPT = {
+    "course_gen.runtime": "the runtime is tested directly in tests/test_core.py",
+    "course_gen.flows.base.Transform": "an abstract base class; every concrete transform has cases",
+    "course_gen.gan.FromUnitInterval": "a layer inside the DCGAN models: checking its input would add a GPU sync",
+    "course_gen.gan.ToUnitInterval": "a layer inside the DCGAN models: checking its input would add a GPU sync",
+    "course_gen.gan.train_shapes_dcgan": "a 2,500-step recipe; its arguments are unit-tested in tests/test_gan.py",
+    "course_gen.latent.check_codes": "an argument check itself (used by every latent case)",
+    "course_gen.latent.check_t": "an argument check itself (used by every latent case)",
+    "course_gen.metrics.PrecisionRecall": "a result record (a dataclass), not a computation",
+    "course_gen.vae.ELBOTerms": "a result record (a named tuple), not a computation",
+    "course_gen.vae.PlanarPosterior": "built and checked by fit_planar_posterior, which has a case",
+    "course_gen.pretrain": "command-line recipes that train for minutes; argument checks unit-tested in test_pretrain",
+    "course_gen.plotting.use_course_style": "takes no argument",
+    "course_gen.train.check_callback": "an argument check itself (used by train and GANTrainer, which have cases)",
+    "course_gen.train.note_interrupt": "a piece of train() (which has a case), called with a History it made",
+    "course_gen.train.record": "a piece of train() (which has a case), called with a History it made",
+    "course_gen.train.wants_stop": "a piece of train() (which has a case), called with a History it made",
+    "course_gen.widgets.data_browser.data_browser": "a widget over an embedded data set; tested in test_widgets",
+}
+
+
+def public_callables():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import course_gen
+
+    for info in pkgutil.walk_packages(course_gen.__path__, "course_gen."):
+        if any(part.startswith("_") for part in info.name.split(".")) or info.name.startswith(
+                ("course_gen.exercises", "course_gen.homework", "course_gen.notebook_runner")):
+            continue
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name, None)
+            if callable(obj) and not (inspect.isclass(obj) and issubclass(obj, BaseException)):
+                yield f"{getattr(obj, '__module__', info.name)}.{name}", obj
+
+
+def test_every_public_function_has_a_sweep_case_or_a_reason():
+    import inspect
+
+    covered = set()
+    for case in CASES:
+        function = inspect.unwrap(case.function)
+        covered.add(getattr(function, "__func__", function))
+        covered.add(getattr(function, "__qualname__", "").split(".")[0])  # a method covers its class
+    missing = sorted({
+        name for name, obj in public_callables()
+        if obj not in covered and getattr(obj, "__name__", None) not in covered
+        and not any(name == key or name.startswith(key + ".") for key in EXEMPT)
+    })
+    assert not missing, "add a case in tests/bad_input_cases (or a reason to EXEMPT) for: " + ", ".join(missing)
