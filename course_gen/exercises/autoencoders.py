@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from course_gen import autoencoders as ae
+from course_gen.runtime import seeded
 from course_gen.exercises._feedback import (
     Feedback,
     Mistake,
@@ -170,8 +171,7 @@ def check_bce_loss(fn) -> Feedback:
 
 def _call_seeded(fn, x: torch.Tensor, nu: float, seed: int):
     """``fn(x, nu)`` with the global RNG seeded, without disturbing the caller's RNG state."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return fn(x, nu)
 
 
@@ -495,8 +495,7 @@ _STEP_MISTAKES = [
 
 def _step_model(seed: int) -> torch.nn.Module:
     """A small sigmoid autoencoder of the package: 16 pixels, a 3-unit code, float64."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         model = ae.MLPAutoencoder(code_size=3, image_shape=(16,), activation="sigmoid").double()
         for parameter in model.parameters():  # gradients left over from an earlier step
             parameter.grad = 0.5 * torch.randn_like(parameter)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from course_gen import autoregressive as ar
-from course_gen.runtime import single_thread
+from course_gen.runtime import seeded, single_thread
 from course_gen.exercises._feedback import (
     Feedback,
     Mistake,
@@ -307,8 +307,7 @@ def sampler_cases() -> list[tuple[torch.nn.Module, torch.Tensor]]:
     with seeded random weights scaled by 3, the uniforms seeded too."""
     cases = []
     for build, shape, seed in ((ar.PixelCNN, (4, 1, 8, 8), 1), (ar.GatedPixelCNN, (3, 1, 6, 9), 1)):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             model = _scaled(build(n_layers=2, hidden_channels=8, kernel_size=3), 3.0)
         u = torch.rand(shape, generator=torch.Generator().manual_seed(10 + seed))
         cases.append((model, u))

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from course_gen import flows
+from course_gen.runtime import seeded
 from course_gen.exercises._feedback import (
     Feedback,
     Mistake,
@@ -231,12 +232,8 @@ def _task_cases():
     vectors = torch.randn(4, 6, generator=g, dtype=torch.float64)
     images = torch.randn(3, 1, 4, 4, generator=g, dtype=torch.float64)
     channels = torch.randn(2, 2, 4, 4, generator=g, dtype=torch.float64)
-    torch_state = torch.random.get_rng_state()  # the package layer initialises from the global generator
-    try:
-        torch.manual_seed(41)
+    with seeded(41):  # the package layer initialises from the global generator
         layer = flows.AffineCoupling((2, 4, 4), "channel", hidden=8).double()
-    finally:
-        torch.random.set_rng_state(torch_state)
     with torch.no_grad():
         for parameter in layer.parameters():
             parameter.add_(0.3 * torch.randn(parameter.shape, generator=g, dtype=torch.float64))

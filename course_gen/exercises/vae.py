@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import kl as distributions_kl
 
+from course_gen.runtime import seeded
 from course_gen.exercises._feedback import (
     Feedback, Mistake, answer, check_choice, close, expect_close, first_mistake, matches, run_checks,
 )
@@ -198,8 +199,7 @@ def _elbo_reference(x: torch.Tensor, encoder, decoder, eps: torch.Tensor) -> tor
 def _elbo_model(seed: int, side: int, latent_dim: int, hidden: int) -> VAE:
     """A small Bernoulli VAE in float64 whose weights depend only on ``seed``; its encoder's last
     layer is scaled up so that mu and logvar are far from 0 (the KL matters)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         model = VAE(latent_dim=latent_dim, image_shape=(1, side, side), hidden_sizes=(hidden,)).double()
         with torch.no_grad():
             last = model.encoder[-1]
