@@ -126,7 +126,8 @@ def seeded(seed: int):
     """Run the block with torch's global CPU generator seeded with ``seed``; the caller's random
     stream is restored after, so seeding inside library code never changes a notebook's draws."""
     seed = check_seed(seed)
-    with torch.random.fork_rng(devices=[]):
+    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=cuda):  # manual_seed also seeds every CUDA device: restore those too
         torch.manual_seed(seed)
         yield
 

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from course_gen._checks import check_bool, check_int, check_nonnegative, check_positive_number, check_tensor
-from course_gen.runtime import env_flag, resolve_device, seed_everything
+from course_gen.runtime import env_flag, resolve_device, seeded
 
 __all__ = ["EXPLOSION_FACTOR", "History", "MAX_STEPS", "OPTIMIZERS", "TrainingDivergedError", "check_callback",
            "check_loss", "make_optimizer", "note_interrupt", "record", "to_device", "train", "wants_stop"]
@@ -370,9 +370,9 @@ def train(
     - ``optimizer``: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9), ``"rmsprop"`` or a
       built ``torch.optim.Optimizer`` (then ``lr`` and ``weight_decay`` are not used).
     - ``device``: None means :func:`course_gen.device`; the model is moved there and stays.
-    - ``seed``: calls :func:`course_gen.seed_everything` (like a notebook's first cell: the
-      notebooks' checked numbers rely on it) and seeds the batch order, so the same seed and
-      initial weights give the same history.
+    - ``seed``: the run draws from torch's generator seeded with ``seed`` (:func:`course_gen.runtime.seeded`)
+      and orders the batches with its own generator, so the same seed and initial weights give the same
+      history; the caller's random stream is left where it was.
     - ``progress``: a tqdm bar (a widget in Jupyter, text in a terminal); ``progress=False``
       or the environment variable ``TQDM_DISABLE=1`` hides it.
     - ``log_every``: how often (in steps) the progress bar's loss is refreshed.
@@ -401,7 +401,14 @@ def train(
         raise TypeError(f"desc must be a str or None, got {type(desc).__name__}")
     target = resolve_device(device)
 
-    generator = seed_everything(seed)  # validates seed; seeds the batch order
+    with seeded(seed):  # the model's own draws (noise, dropout) repeat; the caller's stream is left alone
+        return _run(model, data, target, optimizer, lr, weight_decay, batch_size, steps, epochs, grad_clip,
+                    log_every, callback, progress, desc, torch.Generator().manual_seed(seed))
+
+
+def _run(model, data, target, optimizer, lr, weight_decay, batch_size, steps, epochs, grad_clip, log_every,
+         callback, progress, desc, generator) -> History:
+    """The loop of :func:`train`, on checked arguments; ``generator`` orders the batches."""
     model.to(target)
     opt = make_optimizer(
         (p for p in model.parameters() if p.requires_grad), optimizer, lr, weight_decay

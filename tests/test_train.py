@@ -98,6 +98,28 @@ def test_same_seed_same_history_and_different_seed_differs():
     assert first.loss != other.loss
 
 
+def test_train_leaves_the_callers_random_stream_alone():
+    """train(seed=...) repeats its own draws (a model with noise in its loss) and does not move the stream
+    of the code that called it."""
+
+    class NoisyModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(2))
+
+        def loss(self, batch):
+            return ((batch + 0.1 * torch.randn_like(batch) - self.w) ** 2).mean()
+
+    data = torch.randn(64, 2)
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    first = train(NoisyModel(), data, steps=10, batch_size=16, seed=3, device=CPU, progress=False)
+    assert torch.equal(torch.rand(3), expected), "train() moved the caller's random stream"
+    again = train(NoisyModel(), data, steps=10, batch_size=16, seed=3, device=CPU, progress=False)
+    assert first.loss == again.loss
+
+
 def test_tuple_data_and_dataloader_work():
     x, y = regression_data(64)
     from_tuple = train(fresh(LinearRegression), (x, y), epochs=2, batch_size=16, device=CPU, progress=False)
