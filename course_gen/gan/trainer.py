@@ -21,7 +21,7 @@ from torch import nn
 from course_gen._checks import check_choice, check_int, check_positive_number, check_probability, check_seed, check_tensor
 from course_gen.gan.losses import LOSSES, _discriminator_loss, _generator_loss, _probability_from_output, jsd_estimate
 from course_gen.gan.networks import _Generator
-from course_gen.runtime import resolve_device, seed_everything
+from course_gen.runtime import resolve_device, seeded
 from course_gen.train import MAX_STEPS, History, check_callback, check_loss, note_interrupt, record, train, wants_stop
 
 __all__ = ["MAX_BATCH", "MAX_STEPS", "GANTrainer", "fit_discriminator", "train_gan"]
@@ -224,16 +224,16 @@ def train_gan(
     """Train a GAN for ``steps`` iterations of :class:`GANTrainer` (k D-steps, one G-step each)
     and return its :class:`~course_gen.train.History`. ``data``: real samples ``(n, ...)``,
     e.g. ``toy2d(...)`` points or ``digits()`` images in [0, 1]. Like :func:`course_gen.train.train`
-    it seeds everything with ``seed`` first (``seed_everything``, as a notebook's first cell would:
-    the notebooks' checked numbers rely on it)."""
+    its draws are seeded with ``seed`` (:func:`course_gen.runtime.seeded`) and the caller's random
+    stream is left where it was."""
     steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
     callback = check_callback(callback)
-    seed_everything(seed)
-    trainer = GANTrainer(
-        generator, discriminator, data, loss=loss, k=k, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d,
-        betas=betas, device=device, seed=seed,
-    )
-    return trainer.run(steps, callback=callback)
+    with seeded(seed):
+        trainer = GANTrainer(
+            generator, discriminator, data, loss=loss, k=k, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d,
+            betas=betas, device=device, seed=seed,
+        )
+        return trainer.run(steps, callback=callback)
 
 
 class _TwoSampleTask(nn.Module):
