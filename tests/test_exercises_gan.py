@@ -261,6 +261,29 @@ def reference_step(generator, discriminator, opt_g, opt_d, real_batches, noise_b
     opt_g.step()
 
 
+def scaled_step(d_scale: float, g_scale: float):
+    """The reference step with its losses scaled: a wrong step that is none of the named mistakes."""
+
+    def step(generator, discriminator, opt_g, opt_d, real_batches, noise_batches):
+        k = len(real_batches)
+        for real, z in zip(real_batches, noise_batches[:k]):
+            with torch.no_grad():
+                fake = generator(z)
+            opt_d.zero_grad()
+            (d_scale * gan.discriminator_loss(discriminator(real), discriminator(fake))).backward()
+            opt_d.step()
+        opt_g.zero_grad()
+        (g_scale * gan.generator_loss(discriminator(generator(noise_batches[k])), "non-saturating")).backward()
+        opt_g.step()
+
+    return step
+
+
+def test_training_step_unknown_mistakes_say_which_network_differs_and_by_how_much():
+    assert_rejected(check_gan_training_step(scaled_step(3.0, 1.0)), "the discriminator's parameters", "largest difference")
+    assert_rejected(check_gan_training_step(scaled_step(1.0, 3.0)), "the generator's parameters", "largest difference")
+
+
 def test_training_step_accepts_the_reference_and_equivalent_answers():
     assert check_gan_training_step(reference_step).passed
     assert check_gan_training_step(make_step()).passed  # softplus by hand, detach() instead of no_grad

@@ -419,19 +419,21 @@ def _check_one_step(student, case: tuple[int, int, int]) -> None:
                       "passes reached G, 1 expected: its own step): in the discriminator steps the fakes are "
                       "constants, make them with torch.no_grad() (or G(z).detach()); otherwise D's loss adds to "
                       "G's gradients, and costs a backward pass through G each time")
-    if not close(d_after, d_expected):
-        for variant, message in _D_MISTAKES:
-            wrong = _after(case, **variant)[1]
-            if not close(wrong, d_expected) and close(d_after, wrong):
+    def name_the_mistake(got, expected, mistakes, network: int, otherwise: str) -> None:
+        """Pass if ``got`` is right; else the message of the known wrong step it equals, or ``otherwise``."""
+        if close(got, expected):
+            return
+        for variant, message in mistakes:
+            wrong = _after(case, **variant)[network]
+            if not close(wrong, expected) and close(got, wrong):
                 raise Mistake(message)
-        raise Mistake(f"the discriminator's parameters after your {k} steps differ from the reference (largest "
-                      f"difference {float((d_after - d_expected).abs().max()):.3g}): step i minimises "
-                      "gan.discriminator_loss(D(real_batches[i]), D(G(noise_batches[i]))) after opt_d.zero_grad()")
-    if not close(g_after, g_expected):
-        for variant, message in _G_MISTAKES:
-            wrong = _after(case, **variant)[0]
-            if not close(wrong, g_expected) and close(g_after, wrong):
-                raise Mistake(message)
-        raise Mistake(f"the discriminator is right but the generator's parameters differ from the reference "
-                      f"(largest difference {float((g_after - g_expected).abs().max()):.3g}): one step on "
-                      "gan.generator_loss(D(G(noise_batches[k])), \"non-saturating\") after opt_g.zero_grad()")
+        raise Mistake(otherwise.format(difference=float((got - expected).abs().max())))
+
+    name_the_mistake(d_after, d_expected, _D_MISTAKES, 1,
+                     f"the discriminator's parameters after your {k} steps differ from the reference (largest "
+                     "difference {difference:.3g}): step i minimises gan.discriminator_loss(D(real_batches[i]), "
+                     "D(G(noise_batches[i]))) after opt_d.zero_grad()")
+    name_the_mistake(g_after, g_expected, _G_MISTAKES, 0,
+                     "the discriminator is right but the generator's parameters differ from the reference (largest "
+                     "difference {difference:.3g}): one step on gan.generator_loss(D(G(noise_batches[k])), "
+                     "\"non-saturating\") after opt_g.zero_grad()")
