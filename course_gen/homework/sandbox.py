@@ -114,7 +114,6 @@ def run(notebook_path: Path, results_path: Path, cell_timeout: float) -> None:
     import torch
     from IPython.core.interactiveshell import InteractiveShell
 
-    import course_gen
     import course_gen.exercises as exercises
     from course_gen.exercises import Feedback
     from course_gen.homework.editions import is_setup, is_solution, is_test, nbgrader, source
@@ -157,7 +156,6 @@ def run(notebook_path: Path, results_path: Path, cell_timeout: float) -> None:
         results.flush()
     results.close()
     sys.stdout.flush()
-    course_gen  # noqa: B018 - imported so that its modules are in the snapshot
 
 
 if __name__ == "__main__":
