@@ -39,7 +39,7 @@ def notebook_setup(seed: int = 0, threads: int | None = 1) -> torch.device:
 
 
 _LAZY_SUBMODULES = {
-    "autoencoders", "autoregressive", "checkpoints", "classifier", "data", "divergences", "exercises",
+    "autoencoders", "autoregressive", "checkpoints", "classifier", "data", "diffusion", "divergences", "exercises",
     "flows", "gan", "homework", "metrics", "plotting", "pretrain", "pretrained", "runtime", "sparse_coding", "train",
     "vae", "widgets",
 }

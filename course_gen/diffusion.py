@@ -1,0 +1,121 @@
+"""Denoising diffusion: the noise schedule, the forward process in closed form, and its posterior (notebook 08).
+
+The forward process adds Gaussian noise in T small steps, ``q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1},
+beta_t I)``. With ``alpha_t = 1 - beta_t`` and ``abar_t = prod_{s=1..t} alpha_s`` it has the closed form
+
+    q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I),
+
+and, given x_0, the step back is Gaussian too (the posterior every term L_{t-1} of the ELBO compares with):
+
+    q(x_{t-1} | x_t, x_0) = N(mean, variance),
+    mean     = sqrt(abar_{t-1}) beta_t / (1 - abar_t) x_0 + sqrt(alpha_t) (1 - abar_{t-1}) / (1 - abar_t) x_t,
+    variance = (1 - abar_{t-1}) / (1 - abar_t) beta_t.
+
+Conventions (contract): ``betas[t - 1]`` is beta_t for t = 1..T, a float64 tensor; ``t`` is an int64
+tensor ``(B,)`` of steps in 1..T, one per example of a batch ``x0`` of shape ``(B, ...)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from course_gen._checks import check_choice, check_int, check_tensor
+
+MAX_STEPS = 100_000
+KINDS = ("linear", "cosine")
+
+
+def betas(T: int, kind: str = "linear") -> torch.Tensor:
+    """The noise schedule beta_1..beta_T, a float64 tensor ``(T,)``.
+
+    ``"linear"``: from 1e-4 to 0.02 for T = 1000 (Ho et al., 2020), both ends scaled by 1000 / T for
+    other T so that the total amount of noise stays comparable. ``"cosine"`` (Nichol & Dhariwal, 2021):
+    ``abar(t) = f(t) / f(0)`` with ``f(t) = cos^2((t / T + s) / (1 + s) pi / 2)``, s = 0.008, and
+    ``beta_t = 1 - abar(t) / abar(t - 1)`` clipped at 0.999.
+    """
+    T = check_int("T", T, minimum=1, maximum=MAX_STEPS)
+    check_choice("kind", kind, KINDS)
+    if kind == "linear":
+        scale = 1000 / T
+        return torch.linspace(scale * 1e-4, min(scale * 0.02, 0.999), T, dtype=torch.float64)
+    s = 0.008
+    steps = torch.arange(T + 1, dtype=torch.float64) / T
+    f = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
+    abar = f / f[0]
+    return (1 - abar[1:] / abar[:-1]).clamp(max=0.999)
+
+
+def check_betas(schedule) -> torch.Tensor:
+    """``schedule`` if it is a 1-D float tensor with every beta_t in (0, 1); else a clear error."""
+    schedule = check_tensor("betas", schedule, ndim=1, dtype="float", what="(the schedule beta_1..beta_T)")
+    if schedule.numel() == 0 or not bool(((schedule > 0) & (schedule < 1)).all()):
+        low, high = (float(schedule.min()), float(schedule.max())) if schedule.numel() else (math.nan, math.nan)
+        raise ValueError(f"betas must lie in (0, 1) and not be empty, got values from {low:g} to {high:g}")
+    return schedule
+
+
+def alpha_bars(schedule: torch.Tensor) -> torch.Tensor:
+    """``abar_t = prod_{s <= t} (1 - beta_s)`` for t = 1..T (float64, same indexing as the betas)."""
+    return torch.cumprod(1 - check_betas(schedule).double(), dim=0)
+
+
+def snr(schedule: torch.Tensor) -> torch.Tensor:
+    """The signal-to-noise ratio of x_t, ``abar_t / (1 - abar_t)``, for t = 1..T."""
+    abar = alpha_bars(schedule)
+    return abar / (1 - abar)
+
+
+def _check_steps(t, x0: torch.Tensor, T: int, first: int = 1) -> torch.Tensor:
+    t = check_tensor("t", t, ndim=1, dtype="integer", what="(one step per example, int64)")
+    if len(t) != x0.shape[0]:
+        raise ValueError(f"t must have one step per example: x0 has {x0.shape[0]} examples, t has {len(t)}")
+    if len(t) and (int(t.min()) < first or int(t.max()) > T):
+        raise ValueError(f"t must lie in {first}..{T} (T = len(betas)), got values from {int(t.min())} to {int(t.max())}")
+    return t
+
+
+def _per_example(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``values`` (B,) float64 shaped ``(B, 1, ..., 1)`` to broadcast against ``x``, in x's dtype and device."""
+    return values.to(device=x.device, dtype=x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
+
+
+def _check_batch(name: str, x) -> torch.Tensor:
+    return check_tensor(name, x, dtype="float", what="(a batch (B, ...))")
+
+
+def q_sample(x0: torch.Tensor, t: torch.Tensor, betas: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """``x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise``: a draw of q(x_t | x_0) for each example."""
+    x0 = _check_batch("x0", x0)
+    if x0.dim() == 0:
+        raise ValueError("x0 must be a batch (B, ...), got a 0-d tensor")
+    abar = alpha_bars(betas)
+    t = _check_steps(t, x0, len(abar))
+    noise = _check_batch("noise", noise)
+    if noise.shape != x0.shape:
+        raise ValueError(f"noise must have x0's shape {tuple(x0.shape)}, got {tuple(noise.shape)}")
+    a = abar[t.cpu() - 1]
+    return _per_example(a.sqrt(), x0) * x0 + _per_example((1 - a).sqrt(), x0) * noise
+
+
+def q_posterior(x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, betas: torch.Tensor):
+    """``(mean, variance)`` of q(x_{t-1} | x_t, x_0) for t in 2..T (see the module docstring).
+
+    ``mean`` has x0's shape; ``variance`` is one number per example, shaped ``(B, 1, ..., 1)``.
+    """
+    x0, xt = _check_batch("x0", x0), _check_batch("xt", xt)
+    if x0.dim() == 0 or xt.shape != x0.shape:
+        raise ValueError(f"x0 and xt must be batches of the same shape, got {tuple(x0.shape)} and {tuple(xt.shape)}")
+    schedule = check_betas(betas).double()
+    abar = alpha_bars(schedule)
+    t = _check_steps(t, x0, len(abar), first=2).cpu()
+    beta_t, abar_t, abar_prev = schedule[t - 1], abar[t - 1], abar[t - 2]
+    coef_x0 = abar_prev.sqrt() * beta_t / (1 - abar_t)
+    coef_xt = (1 - beta_t).sqrt() * (1 - abar_prev) / (1 - abar_t)
+    variance = (1 - abar_prev) / (1 - abar_t) * beta_t
+    mean = _per_example(coef_x0, x0) * x0 + _per_example(coef_xt, x0) * xt
+    return mean, _per_example(variance, x0)
+
+
+__all__ = ["KINDS", "MAX_STEPS", "alpha_bars", "betas", "check_betas", "q_posterior", "q_sample", "snr"]
