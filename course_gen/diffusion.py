@@ -118,4 +118,72 @@ def q_posterior(x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, betas: torc
     return mean, _per_example(variance, x0)
 
 
-__all__ = ["KINDS", "MAX_STEPS", "alpha_bars", "betas", "check_betas", "q_posterior", "q_sample", "snr"]
+def predicted_x0(xt: torch.Tensor, t: torch.Tensor, betas: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """The x_0 that ``eps`` implies: ``(x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)`` (q_sample solved for x0)."""
+    xt, eps = _check_batch("xt", xt), _check_batch("eps", eps)
+    if xt.dim() == 0 or eps.shape != xt.shape:
+        raise ValueError(f"xt and eps must be batches of the same shape, got {tuple(xt.shape)} and {tuple(eps.shape)}")
+    abar = alpha_bars(betas)
+    a = abar[_check_steps(t, xt, len(abar)).cpu() - 1]
+    return (xt - _per_example((1 - a).sqrt(), xt) * eps) / _per_example(a.sqrt(), xt)
+
+
+def ddpm_mean(xt: torch.Tensor, t: torch.Tensor, betas: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """The mean of the learned step back p(x_{t-1} | x_t) for a predicted noise ``eps`` (Ho et al., eq. 11):
+    ``(x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t)``; it equals q_posterior's mean at the x_0
+    that ``eps`` implies."""
+    xt = _check_batch("xt", xt)
+    schedule = check_betas(betas).double()
+    abar = alpha_bars(schedule)
+    steps = _check_steps(t, xt, len(abar)).cpu()
+    eps = _check_batch("eps", eps)
+    if eps.shape != xt.shape:
+        raise ValueError(f"eps must have xt's shape {tuple(xt.shape)}, got {tuple(eps.shape)}")
+    beta_t, abar_t = schedule[steps - 1], abar[steps - 1]
+    return (xt - _per_example(beta_t / (1 - abar_t).sqrt(), xt) * eps) / _per_example((1 - beta_t).sqrt(), xt)
+
+
+def ddim_step(xt: torch.Tensor, t: torch.Tensor, t_prev: torch.Tensor, betas: torch.Tensor,
+              eps: torch.Tensor) -> torch.Tensor:
+    """One deterministic DDIM step (Song et al., 2021, eta = 0) from step t to an earlier ``t_prev``
+    (0 means x_0): ``sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev) eps`` with ``x0_hat`` from
+    :func:`predicted_x0`. With the true noise it lands exactly on q_sample(x0, t_prev, same noise)."""
+    x0_hat = predicted_x0(xt, t, betas, eps)
+    abar = alpha_bars(betas)
+    t_prev = _check_steps(t_prev, xt, len(abar), first=0).cpu()
+    if bool((t_prev >= t.cpu()).any()):
+        raise ValueError("t_prev must be smaller than t for every example")
+    a_prev = torch.cat([torch.ones(1, dtype=abar.dtype), abar])[t_prev]
+    return _per_example(a_prev.sqrt(), xt) * x0_hat + _per_example((1 - a_prev).sqrt(), xt) * eps
+
+
+def elbo_weights(betas: torch.Tensor) -> torch.Tensor:
+    """The weight of ``||eps - eps_hat||^2`` in each KL term L_{t-1} of the ELBO, for t = 1..T, with the
+    reverse variance sigma_t^2 = the posterior's: ``beta_t^2 / (2 sigma_t^2 alpha_t (1 - abar_t))``.
+
+    The "simple" loss of DDPM drops these weights (all 1): the same minimiser for a network with a
+    separate output per t, a differently weighted objective for a shared network. t = 1 (where the
+    posterior variance is 0) has no KL term: its weight is reported as 0 (L_0 is a decoder term).
+    """
+    schedule = check_betas(betas).double()
+    abar = alpha_bars(schedule)
+    abar_prev = torch.cat([torch.ones(1, dtype=abar.dtype), abar[:-1]])
+    sigma2 = (1 - abar_prev) / (1 - abar) * schedule
+    weights = schedule**2 / (2 * sigma2.clamp_min(torch.finfo(torch.float64).tiny) * (1 - schedule) * (1 - abar))
+    weights[0] = 0.0
+    return weights
+
+
+def flow_matching_pair(x0: torch.Tensor, x1: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A point on the straight path from noise ``x0`` to data ``x1`` at time ``s`` in [0, 1] and the target
+    velocity there (rectified flow / conditional flow matching): ``((1 - s) x0 + s x1, x1 - x0)``."""
+    x0, x1 = _check_batch("x0", x0), _check_batch("x1", x1)
+    if x0.dim() == 0 or x1.shape != x0.shape:
+        raise ValueError(f"x0 and x1 must be batches of the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
+    s = check_tensor("s", s, shape=(x0.shape[0],), dtype="float", low=0.0, high=1.0, what="(one time per example)")
+    s = s.to(x0.dtype).reshape(-1, *([1] * (x0.dim() - 1)))
+    return (1 - s) * x0 + s * x1, x1 - x0
+
+
+__all__ = ["KINDS", "MAX_STEPS", "alpha_bars", "betas", "check_betas", "ddim_step", "ddpm_mean", "elbo_weights",
+           "flow_matching_pair", "predicted_x0", "q_posterior", "q_sample", "snr"]

@@ -92,3 +92,61 @@ def test_posterior_matches_bayes_rule_computed_numerically():
 def test_bad_input_is_named(call, message):
     with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         call()
+
+
+def noisy_batch(T=30, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    b = diffusion.betas(T, "cosine")
+    x0 = torch.randn(4, 1, 3, 3, generator=g, dtype=torch.float64)
+    noise = torch.randn(4, 1, 3, 3, generator=g, dtype=torch.float64)
+    t = torch.tensor([2, 9, 17, T])
+    return b, x0, noise, t, diffusion.q_sample(x0, t, b, noise)
+
+
+def test_ddim_with_the_true_noise_lands_on_the_forward_process():
+    b, x0, noise, t, xt = noisy_batch()
+    t_prev = torch.tensor([1, 4, 16, 0])
+    got = diffusion.ddim_step(xt, t, t_prev, b, noise)
+    expected = diffusion.q_sample(x0[:3], t_prev[:3], b, noise[:3])
+    assert torch.allclose(got[:3], expected, atol=1e-10)
+    assert torch.allclose(got[3], x0[3], atol=1e-10), "t_prev = 0 is x_0 itself"
+    assert torch.allclose(diffusion.predicted_x0(xt, t, b, noise), x0, atol=1e-10)
+
+
+def test_ddpm_mean_with_the_true_noise_is_the_posterior_mean():
+    b, x0, noise, t, xt = noisy_batch()
+    posterior_mean, _ = diffusion.q_posterior(x0, xt, t, b)
+    assert torch.allclose(diffusion.ddpm_mean(xt, t, b, noise), posterior_mean, atol=1e-10)
+
+
+def test_elbo_weights_turn_the_kl_terms_into_weighted_noise_errors():
+    """L_{t-1} = KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t)) with equal variances = weight_t ||eps - eps_hat||^2."""
+    b, x0, noise, t, xt = noisy_batch()
+    eps_hat = noise + 0.3 * torch.randn(noise.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    mean_q, variance = diffusion.q_posterior(x0, xt, t, b)
+    mean_p = diffusion.ddpm_mean(xt, t, b, eps_hat)
+    kl = ((mean_q - mean_p) ** 2 / (2 * variance)).flatten(1).sum(1)
+    weighted = diffusion.elbo_weights(b)[t - 1] * ((noise - eps_hat) ** 2).flatten(1).sum(1)
+    assert torch.allclose(kl, weighted, rtol=1e-9)
+    assert float(diffusion.elbo_weights(b)[0]) == 0.0
+
+
+def test_flow_matching_target_is_the_velocity_of_the_straight_path():
+    g = torch.Generator().manual_seed(3)
+    x0, x1 = torch.randn(5, 2, generator=g, dtype=torch.float64), torch.randn(5, 2, generator=g, dtype=torch.float64)
+    s = torch.rand(5, generator=g, dtype=torch.float64)
+    point, velocity = diffusion.flow_matching_pair(x0, x1, s)
+    ahead, _ = diffusion.flow_matching_pair(x0, x1, (s + 1e-6).clamp(max=1))
+    assert torch.allclose((ahead - point) / 1e-6, velocity, atol=1e-5)
+    assert torch.allclose(diffusion.flow_matching_pair(x0, x1, torch.zeros(5, dtype=torch.float64))[0], x0)
+    assert torch.allclose(diffusion.flow_matching_pair(x0, x1, torch.ones(5, dtype=torch.float64))[0], x1)
+
+
+def test_samplers_and_targets_name_bad_input():
+    b, x0, noise, t, xt = noisy_batch()
+    with pytest.raises(ValueError, match="t_prev must be smaller than t"):
+        diffusion.ddim_step(xt, t, t, b, noise)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        diffusion.flow_matching_pair(x0, noise, torch.full((4,), 1.5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="same shape"):
+        diffusion.predicted_x0(xt, t, b, noise[:, :, :2])
