@@ -85,6 +85,15 @@ def _check_batch(name: str, x) -> torch.Tensor:
     return check_tensor(name, x, dtype="float", what="(a batch (B, ...))")
 
 
+def _check_pair(name_a: str, a, name_b: str, b) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two float batches of one shape (B, ...), or a clear error."""
+    a, b = _check_batch(name_a, a), _check_batch(name_b, b)
+    if a.dim() == 0 or b.shape != a.shape:
+        raise ValueError(f"{name_a} and {name_b} must be batches of the same shape, got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    return a, b
+
+
 def q_sample(x0: torch.Tensor, t: torch.Tensor, betas: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """``x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise``: a draw of q(x_t | x_0) for each example."""
     x0 = _check_batch("x0", x0)
@@ -104,9 +113,7 @@ def q_posterior(x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, betas: torc
 
     ``mean`` has x0's shape; ``variance`` is one number per example, shaped ``(B, 1, ..., 1)``.
     """
-    x0, xt = _check_batch("x0", x0), _check_batch("xt", xt)
-    if x0.dim() == 0 or xt.shape != x0.shape:
-        raise ValueError(f"x0 and xt must be batches of the same shape, got {tuple(x0.shape)} and {tuple(xt.shape)}")
+    x0, xt = _check_pair("x0", x0, "xt", xt)
     schedule = check_betas(betas).double()
     abar = alpha_bars(schedule)
     t = _check_steps(t, x0, len(abar), first=2).cpu()
@@ -120,9 +127,7 @@ def q_posterior(x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, betas: torc
 
 def predicted_x0(xt: torch.Tensor, t: torch.Tensor, betas: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """The x_0 that ``eps`` implies: ``(x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)`` (q_sample solved for x0)."""
-    xt, eps = _check_batch("xt", xt), _check_batch("eps", eps)
-    if xt.dim() == 0 or eps.shape != xt.shape:
-        raise ValueError(f"xt and eps must be batches of the same shape, got {tuple(xt.shape)} and {tuple(eps.shape)}")
+    xt, eps = _check_pair("xt", xt, "eps", eps)
     abar = alpha_bars(betas)
     a = abar[_check_steps(t, xt, len(abar)).cpu() - 1]
     return (xt - _per_example((1 - a).sqrt(), xt) * eps) / _per_example(a.sqrt(), xt)
@@ -177,9 +182,7 @@ def elbo_weights(betas: torch.Tensor) -> torch.Tensor:
 def flow_matching_pair(x0: torch.Tensor, x1: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """A point on the straight path from noise ``x0`` to data ``x1`` at time ``s`` in [0, 1] and the target
     velocity there (rectified flow / conditional flow matching): ``((1 - s) x0 + s x1, x1 - x0)``."""
-    x0, x1 = _check_batch("x0", x0), _check_batch("x1", x1)
-    if x0.dim() == 0 or x1.shape != x0.shape:
-        raise ValueError(f"x0 and x1 must be batches of the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
+    x0, x1 = _check_pair("x0", x0, "x1", x1)
     s = check_tensor("s", s, shape=(x0.shape[0],), dtype="float", low=0.0, high=1.0, what="(one time per example)")
     s = s.to(x0.dtype).reshape(-1, *([1] * (x0.dim() - 1)))
     return (1 - s) * x0 + s * x1, x1 - x0
