@@ -13,6 +13,7 @@ name                   model (likelihood models on the fixed binarisation of the
 ``realnvp``            RealNVP/Glow flow, uniform dequantisation (:func:`~course_gen.flows.realnvp_digits`)
 ``realnvp_vardeq``     the same flow with Flow++'s variational dequantisation
 ``dcgan``              the generator of a DCGAN trained on the grey-level digits
+``ddpm``               :class:`~course_gen.diffusion.DDPM`, a U-Net of width 24 predicting the noise, T = 1000
 ``mnist_classifier``   the CNN whose features and class probabilities give FID, KID, IS, precision/recall
 =====================  ==========================================================================
 
@@ -65,6 +66,12 @@ def _dcgan(seed: int) -> nn.Module:
     return DCGANGenerator(latent_dim=32, image_size=28, width=32)
 
 
+def _ddpm(seed: int) -> nn.Module:
+    from course_gen.diffusion import DDPM
+
+    return DDPM(T=1000, schedule="linear", channels=24)
+
+
 def _classifier(seed: int) -> nn.Module:
     from course_gen.classifier import DigitsClassifier
 
@@ -77,6 +84,7 @@ _ARCHITECTURES: dict[str, Callable[[int], nn.Module]] = {
     "realnvp": _realnvp("uniform"),
     "realnvp_vardeq": _realnvp("variational"),
     "dcgan": _dcgan,
+    "ddpm": _ddpm,
     "mnist_classifier": _classifier,
 }
 #: The shipped models (contract).

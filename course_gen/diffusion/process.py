@@ -188,5 +188,20 @@ def flow_matching_pair(x0: torch.Tensor, x1: torch.Tensor, s: torch.Tensor) -> t
     return (1 - s) * x0 + s * x1, x1 - x0
 
 
+
+def respaced(schedule: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A shorter chain through ``steps`` of the T steps, evenly spaced from T down to 1 (Nichol & Dhariwal):
+    ``(timesteps, betas)`` with ``timesteps`` int64 ``(steps,)`` ascending, ``tau_1 = 1 .. tau_S = T``, and
+    ``beta'_i = 1 - abar_{tau_i} / abar_{tau_{i-1}}`` (abar_{tau_0} = 1), so the short chain has the same
+    ``abar`` at each kept step: ``alpha_bars(betas')[i - 1] == alpha_bars(schedule)[tau_i - 1]``."""
+    abar = alpha_bars(schedule)
+    T = len(abar)
+    steps = check_int("steps", steps, minimum=1, maximum=T)
+    timesteps = torch.linspace(1, T, steps, dtype=torch.float64).round().long()
+    kept = abar[timesteps - 1]
+    previous = torch.cat([torch.ones(1, dtype=kept.dtype), kept[:-1]])
+    return timesteps, (1 - kept / previous).clamp(min=1e-12, max=0.999)
+
+
 __all__ = ["KINDS", "MAX_STEPS", "alpha_bars", "betas", "check_betas", "ddim_step", "ddpm_mean", "elbo_weights",
-           "flow_matching_pair", "predicted_x0", "q_posterior", "q_sample", "snr"]
+           "flow_matching_pair", "predicted_x0", "q_posterior", "q_sample", "respaced", "snr"]
