@@ -14,9 +14,10 @@ from course_gen.widgets.flows import coupling_mask_viewer, flow_playground  # 04
 from course_gen.widgets.vae import latent_traversal  # 05
 from course_gen.widgets.gan import gan_playground  # 06
 from course_gen.widgets.metrics import damage_explorer  # 07
+from course_gen.widgets.diffusion import diffusion_viewer, transport_playground  # 08
 
 __all__ = [
-    "coupling_mask_viewer", "damage_explorer", "data_browser", "draw_interpolation", "flow_playground",
-    "gan_playground", "interpolation", "latent_explorer", "latent_map", "latent_traversal", "lerp",
-    "mask_viewer", "receptive_field_viewer", "slerp", "sparse_code_explorer",
+    "coupling_mask_viewer", "damage_explorer", "data_browser", "diffusion_viewer", "draw_interpolation",
+    "flow_playground", "gan_playground", "interpolation", "latent_explorer", "latent_map", "latent_traversal",
+    "lerp", "mask_viewer", "receptive_field_viewer", "slerp", "sparse_code_explorer", "transport_playground",
 ]
