@@ -570,7 +570,7 @@ def test_ancestral_sampler_names_ddim_short_loops_and_index_errors():
             betas[t]  # noqa: B018
         return x_T
 
-    assert_rejected(check_ancestral_sampler(zero_based_schedule), "IndexError")
+    assert_rejected(check_ancestral_sampler(zero_based_schedule), "IndexError", "z_t = noises[t - 1]")
 
     def per_chain(eps_model, betas, x_T, noises):
         return eps_model(x_T[0], 1)

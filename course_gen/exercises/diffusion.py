@@ -602,6 +602,9 @@ def _moments(x: torch.Tensor) -> str:
     return f"mean {_pair_text(x.mean(0))}, std {_pair_text(x.std(0))}"
 
 
+_SAMPLER_INDEX_HINT = ("the steps run t = T, ..., 1 (1-based): beta_t = betas[t - 1], abar_t = cumprod(1 - betas)"
+                       "[t - 1], z_t = noises[t - 1]; an index t itself runs past the end at t = T")
+
 _SAMPLER_FORBIDDEN = (DDPM.denoise, DDPM.sample, DDPM.inpaint, diffusion.ddpm_mean, diffusion.q_posterior,
                       diffusion.predicted_x0, diffusion.ddim_step, _ancestral) + _SCHEDULE_FORBIDDEN
 
@@ -621,7 +624,7 @@ def check_ancestral_sampler(fn) -> Feedback:
         student = answer(fn, "ancestral_sample", forbidden=_SAMPLER_FORBIDDEN)
         for betas, x_T, noises, mean, std in _sampler_cases():
             model = _GaussianDenoiser(betas, mean, std, tuple(x_T.shape))
-            got = _call(student, (model, betas.clone(), x_T.clone(), noises.clone()), images=False)
+            got = _call(student, (model, betas.clone(), x_T.clone(), noises.clone()), False, _SAMPLER_INDEX_HINT)
             _check_steps(model.steps, len(betas))
             abar = _cumprod(betas)
 
