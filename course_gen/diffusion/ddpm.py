@@ -64,6 +64,8 @@ class DDPM(nn.Module):
     def loss(self, x: torch.Tensor) -> torch.Tensor:
         """The simple loss: the mean over pixels and images of ``(eps - eps_theta(x_t, t))^2``, t ~ U{1..T}."""
         x0 = 2 * check_binary_images("x", x).to(model_device(self), torch.float32) - 1
+        if len(x0) == 0:
+            raise ValueError("x holds no images: the loss of an empty batch is undefined")
         t = torch.randint(1, self.T + 1, (len(x0),), device=x0.device)
         noise = torch.randn_like(x0)
         xt = q_sample(x0, t, self.betas, noise)

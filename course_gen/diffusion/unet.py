@@ -24,7 +24,8 @@ from course_gen._checks import check_int, check_tensor
 
 def step_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
     """Sinusoidal embedding of steps ``t`` (B,): ``[cos(t w_k), sin(t w_k)]`` with ``w_k = max_period^(-k / (dim/2))``."""
-    half = dim // 2
+    t = check_tensor("t", t, ndim=1, dtype="integer", what="(steps (B,))")
+    half = check_int("dim", dim, minimum=2, maximum=4096) // 2
     frequencies = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
     angles = t.to(torch.float32)[:, None] * frequencies[None]
     return torch.cat([angles.cos(), angles.sin()], dim=1)
@@ -57,7 +58,9 @@ class UNet(nn.Module):
         self.channels = check_int("channels", channels, minimum=8, maximum=1024)
         self.image_channels = check_int("image_channels", image_channels, minimum=1, maximum=16)
         c, wide = channels, 2 * channels
-        self.embedding_dim = embedding_dim
+        self.embedding_dim = check_int("embedding_dim", embedding_dim, minimum=2, maximum=4096)
+        if embedding_dim % 2:
+            raise ValueError(f"embedding_dim must be even (cosines and sines of each frequency), got {embedding_dim}")
         self.embed = nn.Sequential(nn.Linear(embedding_dim, embedding_dim), nn.SiLU(), nn.Linear(embedding_dim, embedding_dim))
         self.stem = nn.Conv2d(image_channels, c, 3, padding=1)
         self.block28 = ResidualBlock(c, c, embedding_dim)
