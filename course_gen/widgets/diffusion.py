@@ -282,7 +282,8 @@ class TransportPlayground:
     ``TransportPlayground(model, data=None, n=400, steps=40, seed=0, stochastic=False, grid=15, limit=None)``:
     ``n`` samples x_0 ~ N(0, I) (seeded) carried by ``model.transport(x_0, steps, stochastic, seed)`` through
     frames k = 0..steps at times ``s_k = k / steps``; the field ``model.velocity(grid, s_k)`` on ``grid`` x
-    ``grid`` points of ``[-limit, limit]^2`` (default: the box holding the paths and data); ``data`` (N, 2)
+    ``grid`` points of ``[-limit, limit]^2`` (default: the box holding the noise and ``data``, or without data
+    the ODE path, up to their 99.5 % quantile); ``data`` (N, 2)
     drawn faintly for reference. Paths are computed once per (mode, seed), the fields once.
     :meth:`show`, :meth:`step`, :meth:`set_mode`, :meth:`set_seed` change the picture, :meth:`png` renders.
     """
@@ -345,9 +346,11 @@ class TransportPlayground:
             if not 0.5 <= check_positive_number("limit", limit) <= 100:
                 raise ValueError(f"limit must be a number in [0.5, 100], got {limit!r}")
             return float(limit)
-        points = [np.abs(self.path(False)).reshape(-1)]
-        if self.data is not None:
-            points.append(self.data.abs().reshape(-1).numpy())
+        # the noise at s = 0 and the data (or, without data, the whole ODE path): samples of a poorly
+        # trained model that fly off stay out of view rather than shrinking everything else
+        path = self.path(False)
+        points = [np.abs(path[0]).reshape(-1),
+                  np.abs(path).reshape(-1) if self.data is None else self.data.abs().reshape(-1).numpy()]
         return float(min(max(1.1 * np.quantile(np.concatenate(points), 0.995), 1.0), 100.0))
 
     # ------------------------------------------------------------------ picture
