@@ -38,7 +38,8 @@ class PointMassFlow:
         s = torch.linspace(0, 1, steps + 1)[:, None, None]
         path = (1 - s) * x_start + s * TARGET
         if stochastic:
-            path = path + 0.3 * (s * (1 - s)).sqrt() * torch.randn(path.shape, generator=torch.Generator().manual_seed(seed))
+            noise = torch.randn(path.shape, generator=torch.Generator().manual_seed(seed))
+            path = path + 0.3 * (s * (1 - s)).sqrt() * noise
         return path
 
 
@@ -247,7 +248,8 @@ def test_the_toy_models_in_the_playground():
         box.step_button.click()
         with torch.no_grad():
             field = model.velocity(playground.grid_points, 2 / 5).numpy()
-        np.testing.assert_allclose(np.stack([playground._quiver.U, playground._quiver.V], 1), field, rtol=1e-5, atol=1e-6)
+        arrows = np.stack([playground._quiver.U, playground._quiver.V], 1)
+        np.testing.assert_allclose(arrows, field, rtol=1e-5, atol=1e-6)
         if sde:
             box.mode.value = "SDE"
             assert not np.allclose(playground.path(True), playground.path(False))
