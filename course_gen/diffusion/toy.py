@@ -4,7 +4,7 @@
   process ``x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps`` it stays a mixture, with means ``sqrt(abar) mu_k``
   and variance ``abar sigma^2 + 1 - abar`` (:meth:`~GaussianMixture2D.noised`), so its score
   ``grad log q_t(x) = sum_k r_k(x) (m_k - x) / v`` (r_k the responsibilities) is exact at every noise level.
-- :class:`ToyDiffusion`: an MLP eps_theta(x, t) trained by denoising score matching (the "simple" loss);
+- :class:`ToyDiffusion`: eps_theta(x, t) (an MLP in the v-parametrisation) trained by denoising score matching;
   its score is ``-eps_theta / sqrt(1 - abar_t)``.
 - :class:`FlowMatching`: an MLP velocity v_theta(x, s) regressed on ``x1 - x0`` along straight paths.
 
@@ -26,7 +26,7 @@ from course_gen._checks import (check_bool, check_choice, check_finite_number, c
                                  check_seed, check_tensor)
 from course_gen.diffusion.process import betas as make_betas
 from course_gen.diffusion.process import flow_matching_pair, predicted_x0, q_posterior, q_sample, respaced
-from course_gen.runtime import evaluating, seeded
+from course_gen.runtime import evaluating, seeded, single_thread
 
 SOLVERS = ("euler", "heun")
 MAX_POINTS, MAX_STEPS = 1_000_000, 10_000
@@ -133,7 +133,7 @@ def ode_path(velocity, x_start: torch.Tensor, steps: int, solver: str = "heun") 
     x = check_points("x_start", x_start).float()
     steps, solver = check_int("steps", steps, minimum=1, maximum=MAX_STEPS), check_choice("solver", solver, SOLVERS)
     h, path = 1.0 / steps, [x]
-    with torch.no_grad():
+    with torch.no_grad(), single_thread():  # many small steps: one thread is faster (runtime.single_thread)
         for i in range(steps):
             s = i * h
             k1 = velocity(x, s)
@@ -175,9 +175,15 @@ class ToyDiffusion(nn.Module):
         return (self.log_abar[i] + (t - i) * (self.log_abar[i + 1] - self.log_abar[i])).exp()
 
     def predict_noise(self, xt: torch.Tensor, t) -> torch.Tensor:
-        """eps_theta(x_t, t) for points ``xt`` (N, 2) and steps ``t`` in [0, T] (a number or (N,))."""
-        xt = check_points("xt", xt)
-        return self.net(xt.float(), self._steps(t, len(xt)) / self.T)
+        """eps_theta(x_t, t) for points ``xt`` (N, 2) and steps ``t`` in [0, T] (a number or (N,)), through the
+        v-parametrisation (Salimans & Ho, 2022): ``eps_theta = sqrt(1 - abar) x_t + sqrt(abar) v_theta(x_t, t)``,
+        the MLP predicting ``v = sqrt(abar) eps - sqrt(1 - abar) x_0``. At high noise (abar -> 0) eps_theta -> x_t,
+        so the net's errors there are scaled down by sqrt(abar): the probability-flow velocity there is a
+        small difference of large terms."""
+        xt = check_points("xt", xt).float()
+        t = self._steps(t, len(xt))
+        a = self.abar(t).float()[:, None]
+        return (1 - a).sqrt() * xt + a.sqrt() * self.net(xt, t / self.T)
 
     def score(self, xt: torch.Tensor, t) -> torch.Tensor:
         """The learned score of q_t: ``-eps_theta(x_t, t) / sqrt(1 - abar(t))`` for t in [1, T]."""
@@ -188,12 +194,15 @@ class ToyDiffusion(nn.Module):
         return -self.predict_noise(xt, t) / (1 - self.abar(t)).sqrt().float()[:, None]
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
-        """Denoising score matching, the simple loss: ``mean ||eps - eps_theta(x_t, t)||^2 / 2``, t ~ U{1..T},
-        eps ~ N(0, I), x_t = q_sample(x, t). Minimised by eps_theta = -sqrt(1 - abar_t) grad log q_t."""
+        """Denoising score matching: ``mean ||eps - eps_theta(x_t, t)||^2 / (2 abar_t) = mean ||v - v_theta||^2 / 2``
+        with t ~ U{1..T}, eps ~ N(0, I), x_t = q_sample(x, t): the simple loss weighted by 1 / abar_t. Every
+        weighting has the same minimiser at each t, eps_theta = -sqrt(1 - abar_t) grad log q_t; this one keeps
+        the high-noise steps trained (in terms of v the simple loss gives them the weight abar_t ~ 0)."""
         x = check_points("x", x).float()
         t = torch.randint(1, self.T + 1, (len(x),))
         noise = torch.randn_like(x)
-        return (noise - self.predict_noise(q_sample(x, t, self.betas, noise), t)).pow(2).sum(1).mean() / 2
+        error = noise - self.predict_noise(q_sample(x, t, self.betas, noise), t.double())
+        return (error.pow(2) / self.abar(t.double()).float()[:, None]).sum(1).mean() / 2
 
     def velocity(self, x: torch.Tensor, s) -> torch.Tensor:
         """The probability-flow ODE in s = 1 - t / T (noise at s = 0, data at s = 1):
@@ -218,7 +227,7 @@ class ToyDiffusion(nn.Module):
         x = check_points("x_start", x_start).float()
         timesteps, short = respaced(self.betas, check_int("steps", steps, minimum=1, maximum=self.T))
         generator, path = torch.Generator().manual_seed(check_seed(seed)), [x]
-        with torch.no_grad(), evaluating(self):
+        with torch.no_grad(), evaluating(self), single_thread():
             for i in range(steps, 0, -1):
                 index = torch.full((len(x),), i, dtype=torch.long)
                 x0_hat = predicted_x0(x, index, short, self.predict_noise(x, float(timesteps[i - 1])))
@@ -229,6 +238,14 @@ class ToyDiffusion(nn.Module):
                     x = mean + variance.sqrt().float() * torch.randn(x.shape, generator=generator)
                 path.append(x)
         return torch.stack(path)
+
+    def times(self, steps: int = 100, stochastic: bool = False) -> torch.Tensor:
+        """The times s (float64, ``(steps + 1,)``) of the points of :meth:`transport`'s path: ``i / steps`` for
+        the ODE; ``1 - tau / T`` for the chain's steps tau (``T, ..., tau_1 = 1, 0``) with ``stochastic=True``."""
+        if not check_bool("stochastic", stochastic):
+            return torch.linspace(0, 1, check_int("steps", steps, minimum=1, maximum=MAX_STEPS) + 1, dtype=torch.float64)
+        timesteps, _ = respaced(self.betas, check_int("steps", steps, minimum=1, maximum=self.T))
+        return 1 - torch.cat([timesteps.flip(0), torch.zeros(1, dtype=torch.long)]).double() / self.T
 
     def sample(self, n: int, steps: int = 100, seed: int = 0, stochastic: bool = False) -> torch.Tensor:
         """``n`` samples (n, 2): the end of :meth:`transport` from N(0, I) drawn with ``seed``."""
@@ -266,6 +283,12 @@ class FlowMatching(nn.Module):
         check_seed(seed)
         with evaluating(self):
             return ode_path(self.velocity, x_start, steps, solver)
+
+    def times(self, steps: int = 50, stochastic: bool = False) -> torch.Tensor:
+        """The times s = i / steps (float64, ``(steps + 1,)``) of the points of :meth:`transport`'s path."""
+        if check_bool("stochastic", stochastic):
+            raise ValueError("FlowMatching has no stochastic sampler: its samples come from the ODE (stochastic=False)")
+        return torch.linspace(0, 1, check_int("steps", steps, minimum=1, maximum=MAX_STEPS) + 1, dtype=torch.float64)
 
     def sample(self, n: int, steps: int = 50, seed: int = 0) -> torch.Tensor:
         """``n`` samples (n, 2): the end of :meth:`transport` from N(0, I) drawn with ``seed``."""

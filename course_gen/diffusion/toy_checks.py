@@ -23,9 +23,10 @@ from course_gen.diffusion.toy import FlowMatching, GaussianMixture2D, ToyDiffusi
 
 MAX_SET, MAX_PERMUTATIONS = 4000, 10_000
 SHIPPED_TOY = ("diffusion08_dsm", "diffusion08_flow")
-#: How the shipped toy models were made (data: toy_mixture().sample(n_train, data_seed); init: seed).
-TOY_RECIPE = {"n_train": 20_000, "data_seed": 0, "steps": 6000, "batch_size": 256, "lr": 2e-3, "seed": 0,
-              "T": 100, "schedule": "linear", "hidden": 128}
+#: How the shipped toy models were made: data ``toy_mixture().sample(n_train, data_seed)``, initial weights from
+#: ``seed``; Adam with batches of ``batch_size``, ``steps[i]`` steps at ``lr[i]`` (phase i draws with seed + i).
+TOY_RECIPE = {"n_train": 20_000, "data_seed": 0, "steps": (9000, 4000), "lr": (2e-3, 4e-4), "batch_size": 512,
+              "seed": 0, "T": 100, "schedule": "linear", "hidden": 128}
 
 
 def _set(name: str, x) -> torch.Tensor:
@@ -71,9 +72,11 @@ def two_sample_test(samples: torch.Tensor, data: torch.Tensor, n_permutations: i
     labels = torch.cat([torch.ones(len(x)), torch.zeros(len(y))]).double()
     observed = _energy_from_distances(distances, labels[None])[0]
     generator = torch.Generator().manual_seed(check_seed(seed))
-    null = torch.cat([_energy_from_distances(distances, torch.stack([labels[torch.randperm(len(labels), generator=generator)]
-                                                                     for _ in range(chunk)]))
-                      for chunk in [100] * (n_permutations // 100) + [n_permutations % 100] if chunk])
+    null = []
+    for start in range(0, n_permutations, 100):  # relabellings in chunks of 100: (100, m + n) memberships
+        chunk = [labels[torch.randperm(len(labels), generator=generator)] for _ in range(min(100, n_permutations - start))]
+        null.append(_energy_from_distances(distances, torch.stack(chunk)))
+    null = torch.cat(null)
     p_value = float((1 + (null >= observed).sum()) / (1 + n_permutations))
     return {"statistic": float(observed), "threshold": float(torch.quantile(null, 1 - alpha)), "p_value": p_value,
             "reject": p_value <= alpha}
@@ -109,9 +112,11 @@ def _fit(model, progress: bool = False):
     from course_gen.train import train
 
     r = TOY_RECIPE
+    data = toy_mixture().sample(r["n_train"], r["data_seed"])
     with single_thread():
-        train(model, toy_mixture().sample(r["n_train"], r["data_seed"]), steps=r["steps"], batch_size=r["batch_size"],
-              lr=r["lr"], seed=r["seed"], device="cpu", progress=progress)
+        for phase, (steps, lr) in enumerate(zip(r["steps"], r["lr"])):
+            train(model, data, steps=steps, batch_size=r["batch_size"], lr=lr, seed=r["seed"] + phase, device="cpu",
+                  progress=progress)
     return model
 
 

@@ -34,7 +34,9 @@ CASES = [
          extra_bad={"steps": {"more steps than T": 11}}),
     Case(_diffusion.transport, {"x_start": _x, "steps": 4, "stochastic": False, "seed": 0, "solver": "euler"}),
     Case(_diffusion.sample, {"n": 5, "steps": 3, "seed": 0, "stochastic": True}),
+    Case(_diffusion.times, {"steps": 4, "stochastic": True}, extra_bad={"steps": {"more steps than T": 11}}),
     Case(toy.FlowMatching, {"hidden": 8, "seed": 1}),
+    Case(_flow.times, {"steps": 4, "stochastic": False}, extra_bad={"stochastic": {"stochastic": True}}),
     Case(_flow.velocity, {"x": _x, "s": _s}),
     Case(_flow.loss, {"x1": _x}),
     Case(_flow.transport, {"x_start": _x, "steps": 4, "stochastic": False, "seed": 0, "solver": "heun"},
@@ -46,4 +48,5 @@ CASES = [
     Case(toy_checks.score_error, {"model": _diffusion, "mixture": _mixture, "t_values": torch.tensor([1, 5]), "n": 20,
                                   "seed": 0},
          extra_bad={"t_values": {"t = 0": torch.tensor([0, 1])}, "model": {"a flow": _flow}}),
+    Case(toy_checks.shipped_toy, {"name": "diffusion08_flow", "retrain": False}),
 ]
