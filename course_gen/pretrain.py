@@ -467,8 +467,10 @@ def _parse(argv) -> argparse.Namespace:
 
 
 def _save_samples(name: str, images: torch.Tensor, root) -> None:
+    """Keep the timed samples as 8-bit grey levels (``round(255 x)``, exact for binary images)."""
     if name in SAMPLES_TIMED:
-        checkpoints.save_checkpoint({"images": images.cpu().to(torch.uint8)}, f"{name}_samples", root=root,
+        grey = (images.cpu().clamp(0, 1) * 255).round().to(torch.uint8)
+        checkpoints.save_checkpoint({"images": grey, "scale": 255}, f"{name}_samples", root=root,
                                     note=f"{len(images)} samples of {name}, seed {TEST_SAMPLE_SEED}")
 
 

@@ -118,10 +118,11 @@ def load(name: str, device=None, root=None) -> nn.Module:
 
 
 def samples(name: str, root=None) -> torch.Tensor:
-    """The samples the recipe drew and kept (``NAME_samples``; PixelCNN's, which take minutes to draw):
-    float32 ``(n, 1, 28, 28)``."""
+    """The samples the recipe drew and kept (``NAME_samples``: PixelCNN's, which take minutes to draw, and the
+    diffusion model's): float32 ``(n, 1, 28, 28)`` in [0, 1] (stored as 8-bit levels, ``scale`` = 255; older files
+    hold binary 0/1 images without a scale)."""
     state = checkpoints.load_checkpoint(f"{check_choice('pretrained model name', name, NAMES)}_samples", root=root)
-    return state["images"].to(torch.float32)
+    return state["images"].to(torch.float32) / float(state.get("scale", 1))
 
 
 def report(name: str, root=None) -> dict:
