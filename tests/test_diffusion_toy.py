@@ -27,6 +27,20 @@ def test_exact_score_is_the_gradient_of_log_q_t(abar):
     torch.testing.assert_close(noised.score(x.detach()), grad, rtol=1e-10, atol=1e-10)
 
 
+def test_one_component_is_a_gaussian_and_the_ring_is_where_it_says():
+    mu = torch.tensor([[0.5, -1.0]])
+    single = GaussianMixture2D(mu, 0.3)
+    x = _points(5).double()
+    expected = torch.distributions.MultivariateNormal(mu[0].double(), 0.09 * torch.eye(2, dtype=torch.float64))
+    torch.testing.assert_close(single.log_prob(x), expected.log_prob(x))
+    noised = single.noised(0.25)  # sqrt(0.25) mu, variance 0.25 * 0.09 + 0.75
+    torch.testing.assert_close(noised.means, 0.5 * mu.double())
+    assert noised.std == pytest.approx(math.sqrt(0.25 * 0.09 + 0.75))
+    ring = GaussianMixture2D.ring(4, 3.0, 0.1)
+    torch.testing.assert_close(ring.means, torch.tensor([[3.0, 0], [0, 3], [-3, 0], [0, -3]], dtype=torch.float64),
+                               atol=1e-12, rtol=0)
+
+
 def test_log_prob_integrates_to_one_and_noised_mixture_is_the_law_of_q_sample():
     grid = torch.linspace(-4, 4, 401, dtype=torch.float64)
     xx, yy = torch.meshgrid(grid, grid, indexing="ij")
@@ -35,7 +49,8 @@ def test_log_prob_integrates_to_one_and_noised_mixture_is_the_law_of_q_sample():
     schedule, t = betas(100), 30
     a = float(alpha_bars(schedule)[t - 1])
     x0 = MIXTURE.sample(200_000, seed=1)
-    xt = q_sample(x0, torch.full((len(x0),), t), schedule, torch.randn(x0.shape, generator=torch.Generator().manual_seed(2)))
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(2))
+    xt = q_sample(x0, torch.full((len(x0),), t), schedule, noise)
     noised = MIXTURE.noised(a)
     # second moments of the mixture: E|x|^2 = mean |m_k|^2 + 2 v
     expected = float(noised.means.pow(2).sum(1).mean() + 2 * noised.std**2)
@@ -65,7 +80,8 @@ def test_probability_flow_velocity_matches_its_formula():
     # dx/ds = T/2 beta(t) (x + score), beta(t) = -log(1 - beta_t) per step, score = -eps / sqrt(1 - abar_t)
     expected = 100 / 2 * -math.log(1 - beta_t) * (x - eps / math.sqrt(1 - a))
     torch.testing.assert_close(model.velocity(x, s), expected, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(model.velocity(x, torch.full((7,), s, dtype=torch.float64)), expected, rtol=1e-5, atol=1e-5)
+    per_point = torch.full((7,), s, dtype=torch.float64)
+    torch.testing.assert_close(model.velocity(x, per_point), expected, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(model.score(x, float(t)), -eps / math.sqrt(1 - a), rtol=1e-5, atol=1e-6)
 
 

@@ -111,9 +111,10 @@ class TimeMLP(nn.Module):
 
     def __init__(self, hidden: int = 128, layers: int = 3, frequencies: int = 8, seed: int = 0):
         super().__init__()
-        hidden, layers = check_int("hidden", hidden, minimum=1, maximum=4096), check_int("layers", layers, minimum=1, maximum=16)
-        self.register_buffer("k", math.pi * torch.arange(1, check_int("frequencies", frequencies, minimum=1, maximum=64) + 1.0),
-                             persistent=False)
+        hidden = check_int("hidden", hidden, minimum=1, maximum=4096)
+        layers = check_int("layers", layers, minimum=1, maximum=16)
+        frequencies = check_int("frequencies", frequencies, minimum=1, maximum=64)
+        self.register_buffer("k", math.pi * torch.arange(1, frequencies + 1.0), persistent=False)
         sizes = [2 + 2 * frequencies] + [hidden] * layers
         with seeded(check_seed(seed)):
             blocks = [m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.SiLU())]
@@ -243,7 +244,8 @@ class ToyDiffusion(nn.Module):
         """The times s (float64, ``(steps + 1,)``) of the points of :meth:`transport`'s path: ``i / steps`` for
         the ODE; ``1 - tau / T`` for the chain's steps tau (``T, ..., tau_1 = 1, 0``) with ``stochastic=True``."""
         if not check_bool("stochastic", stochastic):
-            return torch.linspace(0, 1, check_int("steps", steps, minimum=1, maximum=MAX_STEPS) + 1, dtype=torch.float64)
+            steps = check_int("steps", steps, minimum=1, maximum=MAX_STEPS)
+            return torch.linspace(0, 1, steps + 1, dtype=torch.float64)
         timesteps, _ = respaced(self.betas, check_int("steps", steps, minimum=1, maximum=self.T))
         return 1 - torch.cat([timesteps.flip(0), torch.zeros(1, dtype=torch.long)]).double() / self.T
 

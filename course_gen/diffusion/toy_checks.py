@@ -74,7 +74,8 @@ def two_sample_test(samples: torch.Tensor, data: torch.Tensor, n_permutations: i
     generator = torch.Generator().manual_seed(check_seed(seed))
     null = []
     for start in range(0, n_permutations, 100):  # relabellings in chunks of 100: (100, m + n) memberships
-        chunk = [labels[torch.randperm(len(labels), generator=generator)] for _ in range(min(100, n_permutations - start))]
+        size = min(100, n_permutations - start)
+        chunk = [labels[torch.randperm(len(labels), generator=generator)] for _ in range(size)]
         null.append(_energy_from_distances(distances, torch.stack(chunk)))
     null = torch.cat(null)
     p_value = float((1 + (null >= observed).sum()) / (1 + n_permutations))
