@@ -44,6 +44,20 @@ def test_shipped_weights_reproduce_the_recorded_test_nll(name, binary_test):
         assert abs(value - report[f"test_{key}_nats"]) < 0.5, (key, value, report[f"test_{key}_nats"])
 
 
+def test_shipped_diffusion_model_reproduces_its_recorded_bound(binary_test):
+    """The bound in ddpm.json (2,000 digits) comes back from the shipped file on 100 digits, within 4 standard
+    errors of the per-image spread, and its terms add up; its timed samples ship as 8-bit levels in [0, 1]."""
+    report = pretrained.report("ddpm")
+    assert report["test_total_nats"] == pytest.approx(
+        report["test_prior_nats"] + report["test_diffusion_nats"] + report["test_decoder_nats"], rel=1e-9)
+    terms = pretrained.load("ddpm", device="cpu").negative_elbo(binary_test[:100], n_t=pretrain.DDPM_BOUND_STEPS)
+    total = terms["total"]
+    assert abs(float(total.mean()) - report["test_total_nats"]) < 4 * float(total.std()) / len(total) ** 0.5
+    images = pretrained.samples("ddpm")
+    assert images.shape == (pretrain.SAMPLES_TIMED["ddpm"], 1, 28, 28) and 0 <= images.min() <= images.max() <= 1
+    assert set(report["sampler_sweep"]) == {"ddpm", "ddim"}
+
+
 def test_the_lecture_orderings_hold_for_the_shipped_models():
     """Exact NLL < IWAE bound <= ELBO; the flows beat independent pixels (what notebook 07 checks)."""
     pixelcnn, vae = pretrained.report("pixelcnn"), pretrained.report("vae")
