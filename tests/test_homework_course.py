@@ -33,6 +33,9 @@ PLANTED = {
     "07_evaluation_metrics.ipynb": ("07-inception-score", "marginal = probs.mean(dim=0, keepdim=True).expand_as(probs)\n"
                                     "kl = (torch.xlogy(marginal, marginal) - torch.xlogy(marginal, probs)).sum(dim=1)\n"
                                     "return float(torch.exp(kl.mean()))", "wrong direction"),
+    "08_diffusion_and_flow_matching.ipynb": ("08-q-sample", "abar = torch.cumprod(1 - betas, dim=0)[t - 1]"
+                                             ".reshape(-1, *[1] * (x0.dim() - 1))\nreturn abar * x0 + (1 - abar) * noise",
+                                             "square roots are missing"),
 }
 
 
