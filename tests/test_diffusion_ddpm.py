@@ -71,6 +71,12 @@ def test_inpainting_keeps_the_known_pixels_and_completes_the_rest():
     assert torch.allclose(completed[..., 14:, :], star[..., 14:, :], atol=1e-3)  # the model knows only x*
 
 
+def test_inpainting_needs_both_the_images_and_the_mask():
+    model = DDPM(T=10, channels=8)
+    with pytest.raises(ValueError, match="both known"):
+        model.denoise(torch.randn(1, 1, 28, 28), steps=2, mask=torch.ones(1, 1, 28, 28))
+
+
 def test_the_bound_of_a_point_mass_model_equals_its_kl_terms_in_closed_form():
     """For data x0 and a model sure of x*, eps - eps_theta = -sqrt(abar_t / (1 - abar_t)) (x0 - x*): every
     L_{t-1} is deterministic. Compare with the KL between the posterior and the model's step computed

@@ -98,6 +98,9 @@ class DDPM(nn.Module):
         generator = torch.Generator().manual_seed(check_seed(seed))
         timesteps, short = respaced(self.betas.cpu(), steps)
         x = check_tensor("xT", xT, ndim=4, dtype="float", what="(noise images (B, 1, 28, 28))").to(model_device(self))
+        if (known is None) != (mask is None):
+            raise ValueError("inpainting needs both known (the images) and mask (1 where a pixel is known), "
+                             f"got {'known' if mask is None else 'mask'} alone")
         if known is not None:
             known = 2 * check_binary_images("known", known).to(x) - 1
             mask = check_tensor("mask", mask, shape=tuple(known.shape), dtype="float", low=0, high=1).to(x)
