@@ -1,0 +1,168 @@
+"""``python3 course.py lab`` opens ready for class, checked in a headless Chromium.
+
+JupyterLab starts with the arguments ``course.py lab`` gives it (``course_gen.labsetup``), on a
+copy of the tour notebook and a notebook whose saved outputs hold the checkers' marks. The page
+must show no "official Jupyter news" prompt, must open on the tour notebook, and must draw the
+marks U+2714 and U+2718 as glyphs from the course's font, not as the box a missing glyph gets.
+Chromium sees only the installed fonts that lack the marks (as on a machine with Liberation fonts
+only, where the marks showed as boxes), so the last check fails unless the course's font works.
+Skips without Chromium or Playwright unless ``COURSE_GEN_BROWSER_TESTS=1`` (then it fails).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from lab_server import LAB_TOKEN, _free_port, get_json, skip_without_jupyter
+from test_browser import TIMEOUT_MS, chromium_path, sync_playwright
+
+from course_gen.labsetup import TOUR
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKS = "marks.ipynb"
+NEWS = "official Jupyter news"
+#: The README's screenshot is refreshed only on request (COURSE_GEN_SCREENSHOTS=1), as in tests/test_site.py.
+SCREENSHOTS = ROOT / "docs" if os.environ.get("COURSE_GEN_SCREENSHOTS") == "1" else None
+CURRENT_TAB = "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current"
+
+
+def write_marks_notebook(folder: Path) -> None:
+    """A notebook saved with a checker's printed feedback and a repr'd ``Feedback``."""
+    outputs = [
+        {"name": "stdout", "output_type": "stream", "text": ["\u2714 lasso objective: correct\n",
+                                                             "\u2718 ISTA step: wrong sign\n"]},
+    ]
+    notebook = {
+        "cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": outputs,
+                   "source": "print(feedback)"}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (folder / MARKS).write_text(json.dumps(notebook), encoding="utf-8")
+
+
+def fonts_without_marks(folder: Path) -> dict[str, str]:
+    """Chromium's environment for a machine with no font for U+2714 (only Liberation, say).
+
+    Links every installed font that lacks the mark into ``folder`` and points fontconfig there, so
+    the page shows a box unless the course brings its own font. Without ``fc-list``: no change.
+    """
+    if shutil.which("fc-list") is None:
+        return {}
+    def files(*pattern: str) -> set[str]:
+        listing = subprocess.run(["fc-list", *pattern, "--format", "%{file}\\n"], capture_output=True, text=True)
+        return set(filter(None, listing.stdout.splitlines()))
+    fonts = folder / "fonts"
+    fonts.mkdir()
+    for index, font in enumerate(sorted(files() - files(":charset=2714") - files(":charset=2718"))):
+        (fonts / f"{index}{Path(font).suffix}").symlink_to(font)
+    (folder / "fonts.conf").write_text(
+        f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig><dir>{fonts}</dir>'
+        f'<cachedir>{folder / "cache"}</cachedir></fontconfig>')
+    return {"FONTCONFIG_FILE": str(folder / "fonts.conf")}
+
+
+@contextlib.contextmanager
+def course_lab(folder: Path):
+    """JupyterLab in ``folder`` started as ``course.py lab`` starts it; yields its base URL.
+
+    The options are those ``tests/lab_server.py`` uses (free port, token, throwaway workspaces).
+    """
+    port = _free_port()
+    workspaces = tempfile.TemporaryDirectory()
+    test_options = ["--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+                    f"--IdentityProvider.token={LAB_TOKEN}", f"--LabApp.workspaces_dir={workspaces.name}"]
+    command = [sys.executable, "-m", "course_gen.labsetup", *test_options]  # what `course.py lab` runs
+    server = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                get_json(f"{base}/api/status?token={LAB_TOKEN}")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start: {server.stderr.read().decode()[-2000:]}")
+                time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        workspaces.cleanup()
+
+
+@pytest.fixture(scope="module")
+def lab_page(tmp_path_factory):
+    """A Chromium page on the course's JupyterLab, opened at ``/`` as a student would."""
+    executable = chromium_path()
+    skip_without_jupyter()
+    folder = tmp_path_factory.mktemp("class")
+    shutil.copy(ROOT / "notebooks" / TOUR, folder / TOUR)
+    write_marks_notebook(folder)
+    with course_lab(folder) as base, sync_playwright() as playwright:
+        env = dict(os.environ, **fonts_without_marks(tmp_path_factory.mktemp("fonts")))
+        browser = playwright.chromium.launch(executable_path=executable, env=env,
+                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 700})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{base}/?token={LAB_TOKEN}")
+            # The first tab of the main area: the tour's, or the Launcher if nothing was opened.
+            page.locator(CURRENT_TAB).wait_for()
+            yield base, page
+        finally:
+            browser.close()
+
+
+def test_the_tour_notebook_is_open(lab_page):
+    _, page = lab_page
+    assert f"/lab/tree/{TOUR}" in page.url
+    assert page.locator(CURRENT_TAB).inner_text().strip() == TOUR
+    if SCREENSHOTS is not None:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "lab_ready.png"))
+
+
+def test_no_news_prompt(lab_page):
+    base, page = lab_page
+    settings = get_json(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={LAB_TOKEN}")
+    defaults = {name: spec.get("default") for name, spec in settings["schema"]["properties"].items()}
+    assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False  # the course's overrides
+    page.wait_for_timeout(3000)  # JupyterLab asks a moment after start-up
+    toasts = " ".join(page.locator(".Toastify__toast").all_inner_texts())
+    assert NEWS not in toasts, f"JupyterLab asks about news: {toasts!r}"
+
+
+def test_checker_marks_render_as_glyphs(lab_page, tmp_path):
+    base, page = lab_page
+    page.goto(f"{base}/lab/tree/{MARKS}?token={LAB_TOKEN}")
+    page.locator(".jp-OutputArea-output pre", has_text="lasso objective").wait_for()
+    page.evaluate("document.fonts.ready")
+    # The marks' font is the course's: it loads (unicode-range) because the page shows a mark.
+    assert page.evaluate("""() => [...document.fonts].some(
+        f => f.family.replace(/"/g, '') === 'Course Marks' && f.status === 'loaded')"""), \
+        "the course's mark font did not load (custom.css not served, or not applied)"
+    # Drawn in the output's font, each mark must differ from the box of a character no font has.
+    pictures = {}
+    for name, char in {"check": "\u2714", "cross": "\u2718", "missing": "\U000F0000"}.items():
+        page.evaluate("""([char]) => {
+            const pre = [...document.querySelectorAll('.jp-OutputArea-output pre')]
+                .find(p => p.textContent.includes('lasso objective'));
+            let probe = document.getElementById('mark-probe');
+            if (!probe) { probe = document.createElement('span'); probe.id = 'mark-probe';
+                          probe.style.fontSize = '40px'; pre.appendChild(probe); }
+            probe.textContent = char; }""", [char])
+        pictures[name] = page.locator("#mark-probe").screenshot()
+    boxes = [name for name in ("check", "cross") if pictures[name] == pictures["missing"]]
+    assert not boxes, f"these marks render as the missing-glyph box: {boxes}"
