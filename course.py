@@ -6,6 +6,8 @@
     python3 course.py execute [NOTEBOOK ...]   # re-run notebooks in place (full mode), for committing
     python3 course.py student OUT             # write the student edition (no solutions) to the folder OUT
     python3 course.py grade SUBMISSIONS [--out DIR]   # grade SUBMISSIONS/<student>/<notebook>.ipynb
+    python3 course.py slides [NOTEBOOK ...] [--out DIR]   # reveal.js decks (build/slides/NAME.slides.html), offline
+    python3 course.py site OUT                # the course as a static site (OUT/index.html), offline, from file://
 
 Extra arguments go to JupyterLab or pytest (``python3 course.py lab --no-browser``,
 ``python3 course.py test -k flows``). The environment lives in ``.venv`` next to this file
@@ -71,7 +73,8 @@ def ensure_environment() -> Path:
 def lab(python: Path, extra: list[str]) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         extra = [*extra, "--allow-root"]  # containers and cloud machines often run as root
-    return subprocess.call([str(python), "-m", "jupyter", "lab", *extra], cwd=ROOT / "notebooks")
+    # course_gen.labsetup: the course's JupyterLab settings (no news prompt, marks' font), tour open.
+    return subprocess.call([str(python), "-m", "course_gen.labsetup", *extra], cwd=ROOT / "notebooks")
 
 
 def test(python: Path, extra: list[str]) -> int:
@@ -97,7 +100,17 @@ def homework(command: str):
     return run_homework
 
 
-COMMANDS = {"lab": lab, "test": test, "execute": execute, "student": homework("student"), "grade": homework("grade")}
+def publish(command: str):
+    """``slides`` and ``site``: see ``python -m course_gen.publish``."""
+
+    def run_publish(python: Path, extra: list[str]) -> int:
+        return subprocess.call([str(python), "-m", "course_gen.publish", command, *extra], cwd=ROOT)
+
+    return run_publish
+
+
+COMMANDS = {"lab": lab, "test": test, "execute": execute, "student": homework("student"), "grade": homework("grade"),
+            "slides": publish("slides"), "site": publish("site")}
 
 
 def main(argv: list[str]) -> int:
