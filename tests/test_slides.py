@@ -7,6 +7,7 @@ policy of ``test_browser.py`` (it fails instead of skipping when ``COURSE_GEN_BR
 
 from __future__ import annotations
 
+import os
 import hashlib
 import json
 import re
@@ -153,6 +154,11 @@ def test_decks_open_offline_and_every_slide_fits_1280x720(decks):
                     assert page.evaluate("() => document.querySelectorAll('mjx-container').length") > 0
                 assert page.evaluate("() => document.querySelectorAll('mjx-merror').length") == 0
                 assert remote == [] and errors == [], (name, remote, errors)
+                if os.environ.get("COURSE_GEN_SCREENSHOTS") == "1" and name == "05_elbo":  # the README's picture
+                    page.evaluate("""() => { const slide = Reveal.getSlides().find(s => s.querySelector('img'));
+                                             const at = Reveal.getIndices(slide); Reveal.slide(at.h, at.v); }""")
+                    page.wait_for_timeout(1000)
+                    page.screenshot(path=str(Path(__file__).resolve().parents[1] / "docs" / "slide_05.png"))
                 page.close()
         finally:
             browser.close()
