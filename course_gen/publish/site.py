@@ -270,7 +270,19 @@ def build(out: Path, notebooks: list[Path], log=print) -> list[Path]:
             log(f"{file}  ({time.perf_counter() - start:.1f} s)")
         (out / file).write_text(text, encoding="utf-8")
         written.append(out / file)
+    copy_readme_images(readme, out)
     return written
+
+
+def copy_readme_images(readme: str, out: Path) -> None:
+    """Copy the pictures the README shows by relative path (``![...](docs/x.png)``) to the same place in ``out``,
+    so the index page's README sections find them."""
+    for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", readme):
+        source = (ROOT / target).resolve()
+        if "://" in target or ROOT not in source.parents or not source.is_file():
+            continue
+        (out / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, out / target)
 
 
 def main(argv: list[str]) -> int:
