@@ -37,8 +37,9 @@ import sys
 import time
 from pathlib import Path
 
+from course_gen.publish.slide_types import notebook_paths
+
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 MARKER = ".course_gen_site"  # written into OUT: a folder holding it may be cleared and rebuilt
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -233,18 +234,12 @@ def prepare_out(out: Path) -> None:
 
 
 def select(names: list[str]) -> list[Path]:
-    """The notebooks to publish: all by default, or those named (``04``, ``04_change_of_variables``...)."""
-    every = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    if not names:
-        return every
-    chosen = []
-    for name in names:
-        stem = Path(name).name.removesuffix(".ipynb")
-        match = [nb for nb in every if nb.stem == stem or nb.stem.split("_")[0] == stem]
-        if not match:
-            raise SiteError(f"unknown notebook {name!r}; known: {', '.join(nb.stem for nb in every)}")
-        chosen.extend(m for m in match if m not in chosen)
-    return sorted(chosen)
+    """The notebooks to publish: all by default, or those named (``04``, ``04_change_of_variables``, a path), in
+    course order (:func:`~course_gen.publish.slide_types.notebook_paths` resolves the names)."""
+    try:
+        return sorted(set(notebook_paths(names)))
+    except ValueError as error:
+        raise SiteError(str(error)) from error
 
 
 def build(out: Path, notebooks: list[Path], log=print) -> list[Path]:
