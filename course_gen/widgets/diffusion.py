@@ -20,26 +20,21 @@ or cached (the network's x_0 guesses, one batch per visited t).
 from __future__ import annotations
 
 import contextlib
-import io
 import math
-import time
 
 import ipywidgets as w
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from course_gen._checks import check_bool, check_int, check_positive_number, check_seed, check_tensor
 from course_gen.diffusion.ddpm import DDPM, check_binary_images
 from course_gen.diffusion.process import alpha_bars, q_sample
 from course_gen.plotting import make_grid
 from course_gen.runtime import evaluating, model_device
-from course_gen.widgets._figure_view import FigureBox
-from course_gen.widgets.gan import BACKLOG_GAP_S
+from course_gen.widgets._figure_view import BACKLOG_GAP_S, FigureBox, FreshTicks, LiveFigure, live_view
 
-__all__ = ["DiffusionViewer", "TransportPlayground", "diffusion_viewer", "slider_steps", "transport_playground"]
+__all__ = ["BACKLOG_GAP_S", "DiffusionViewer", "TransportPlayground", "diffusion_viewer", "slider_steps", "transport_playground"]
 
 #: Dots per inch of the rendered pictures: the widgets show them at their own size (1 px : 1 px).
 DPI = 80
@@ -49,69 +44,6 @@ MODES = ("ODE", "SDE")
 
 
 # ============================================================================ drawing once, redrawing the moving part
-
-
-class LiveFigure:
-    """A figure drawn once; :meth:`png` redraws only ``moving`` artists over the saved rest ("blitting").
-
-    The moving artists are marked ``animated`` so a full draw leaves them out; the first :meth:`png`
-    draws the rest and keeps it, each call then restores it and draws the moving artists on top
-    (their data updated beforehand with ``set_data``, ``set_offsets``, ``set_UVC``, ``set_text``).
-    Saving the figure (``fig.savefig``) draws everything as usual.
-    """
-
-    def __init__(self, figure: Figure, moving):
-        self.figure, self.moving = figure, list(moving)
-        self.canvas = FigureCanvasAgg(figure)
-        for artist in self.moving:
-            artist.set_animated(True)
-        self._background = None
-
-    def png(self) -> bytes:
-        """The current picture as PNG bytes (fast compression: it is redrawn at every move)."""
-        if self._background is None:
-            self.canvas.draw()
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-        else:
-            self.canvas.restore_region(self._background)
-        for artist in self.moving:
-            self.figure.draw_artist(artist)
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
-
-
-def _live_box(live: LiveFigure, redraw_on, others, rows) -> FigureBox:
-    """A :class:`FigureBox` of ``rows`` of controls above ``live``'s picture, redrawn when the ``value``
-    of a widget of ``redraw_on`` changes (after that widget's own observers). Every control is an
-    attribute of the box under its key, the picture is ``box.image``."""
-    width, height = live.canvas.get_width_height()
-    image = w.Image(value=live.png(), format="png", layout=w.Layout(width=f"{width}px", height=f"{height}px"))
-
-    def redraw(_change=None) -> None:
-        image.value = live.png()
-
-    for control in redraw_on.values():
-        control.observe(redraw, names="value")
-    box = FigureBox([*(w.HBox(list(row)) for row in rows), image])
-    for name, widget in {**redraw_on, **others}.items():
-        setattr(box, name, widget)
-    box.image = image
-    return box
-
-
-class FreshTicks:
-    """A play button's observer that calls ``action()`` per tick, dropping ticks that queued up while the
-    kernel was busy (they arrive back to back, less than ``BACKLOG_GAP_S`` apart), so pausing stops at once."""
-
-    def __init__(self, action):
-        self.action, self.last = action, -math.inf
-
-    def __call__(self, change) -> None:
-        backlog = time.monotonic() - self.last < BACKLOG_GAP_S
-        if change["new"] > change["old"] and not backlog:
-            self.action()
-        self.last = time.monotonic()
 
 
 def _bare(ax) -> None:
@@ -245,7 +177,7 @@ def diffusion_viewer(model: DDPM, images: torch.Tensor, steps=None, seed: int = 
     slider = w.SelectionSlider(options=viewer.steps, value=viewer.t, description="t",
                                layout=w.Layout(width="520px"))
     slider.observe(lambda change: viewer.show(change["new"]), names="value")
-    box = _live_box(viewer.live, {"t": slider}, {}, [[slider]])
+    box = live_view(viewer.live, {"t": slider}, rows=[[slider]])
     box.viewer = viewer
     return box
 
@@ -438,8 +370,8 @@ def transport_playground(model, data: torch.Tensor | None = None, n: int = 400, 
 
     step_button.on_click(advance)
     play.observe(FreshTicks(advance), names="value")
-    box = _live_box(playground.live, {"frame": frame, "mode": mode, "seed": seed_box},
-                    {"step_button": step_button, "play": play},
-                    [[play, step_button, frame], [mode, seed_box]])
+    box = live_view(playground.live, {"frame": frame, "mode": mode, "seed": seed_box},
+                    others={"step_button": step_button, "play": play},
+                    rows=[[play, step_button, frame], [mode, seed_box]])
     box.playground = playground
     return box

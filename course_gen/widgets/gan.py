@@ -33,7 +33,7 @@ from course_gen import gan
 from course_gen._checks import check_choice, check_int, check_positive_number, check_seed
 from course_gen.data import TOY2D_NAMES, toy2d
 from course_gen.runtime import model_device
-from course_gen.widgets._figure_view import figure_view
+from course_gen.widgets._figure_view import BACKLOG_GAP_S, figure_view
 
 __all__ = ["GANPlayground", "draw_playground", "gan_playground"]
 
@@ -43,8 +43,6 @@ LIMIT = 4.5
 HEATMAP_SIZE, SHOWN_SAMPLES, SHOWN_ARROWS, GRID_LINES = 70, 300, 60, 9
 #: Points of each toy data set the GAN trains on.
 TRAINING_POINTS = 4000
-#: Play ticks closer together than this (seconds) were queued while the kernel was busy: dropped.
-BACKLOG_GAP_S = 0.05
 
 
 class GANPlayground:
