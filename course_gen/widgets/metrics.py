@@ -8,19 +8,23 @@ classifier's features.
 
 from __future__ import annotations
 
+import math
+
 import ipywidgets as w
-import matplotlib.pyplot as plt
 import torch
+from matplotlib.figure import Figure
 
 from course_gen import metrics
 from course_gen._checks import check_choice, check_int, check_probability, check_tensor
-from course_gen.plotting import image_grid
-from course_gen.widgets._figure_view import figure_view
+from course_gen.plotting import image_grid, make_grid
+from course_gen.widgets._figure_view import LiveFigure, live_view
 
 __all__ = ["DAMAGES", "damage", "damage_explorer"]
 
 #: The kinds of damage :func:`damage` applies.
 DAMAGES = ("noise", "blur", "fade", "drop classes")
+#: Dots per inch of the explorer's picture (shown 1:1).
+DPI = 80
 
 
 def damage(images: torch.Tensor, labels: torch.Tensor, kind: str, severity: float, n: int, seed: int = 0) -> torch.Tensor:
@@ -47,42 +51,96 @@ def damage(images: torch.Tensor, labels: torch.Tensor, kind: str, severity: floa
     return metrics.fade(base, severity)
 
 
+class _DamageScores:
+    """The damaged images and their scores per ``(kind, severity)``, computed on the first view and kept
+    (each costs a classifier pass and the metrics, far over a redraw's budget; the reference's
+    features are computed once)."""
+
+    def __init__(self, images, labels, reference, classifier, n: int, kid_subsets: int):
+        self.images, self.labels, self.classifier, self.n, self.kid_subsets = images, labels, classifier, n, kid_subsets
+        self.real_features = classifier.features(reference)
+        self.cache: dict[tuple[str, float], tuple[torch.Tensor, dict[str, float]]] = {}
+
+    def __call__(self, kind: str, severity: float) -> tuple[torch.Tensor, dict[str, float]]:
+        """The first 16 damaged images and the scores: FID, KID, IS, 10 x precision, 10 x recall."""
+        key = (kind, round(float(severity), 9))
+        if key not in self.cache:
+            fake = damage(self.images, self.labels, kind, severity, self.n)
+            fake_features = self.classifier.features(fake)
+            pr = metrics.precision_recall(self.real_features, fake_features)
+            self.cache[key] = fake[:16].cpu(), {
+                "FID": metrics.fid(self.real_features, fake_features),
+                "KID": metrics.kid(self.real_features, fake_features, n_subsets=self.kid_subsets)[0],
+                "IS": metrics.inception_score(self.classifier.probs(fake), splits=1)[0],
+                "precision x 10": 10 * pr.precision,
+                "recall x 10": 10 * pr.recall,
+            }
+        return self.cache[key]
+
+
+def _axis_end(largest: float) -> float:
+    """Where the scores' axis ends: 40, or 1.2 x the largest score rounded up to 1, 2 or 5 times a power
+    of ten (so the axis, drawn with the figure's static part, seldom changes)."""
+    room = 1.2 * largest
+    if room <= 40.0:
+        return 40.0
+    power = 10.0 ** math.floor(math.log10(room))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= room)
+
+
+class _DamageFigure:
+    """16 damaged images (left) next to bars of their scores (right), built once at :data:`DPI`;
+    :meth:`show` replaces the images, the bars' lengths and their labels in place and redraws only
+    those (the rest too when the scores' axis has to grow)."""
+
+    def __init__(self, images: torch.Tensor, scores: dict[str, float]):
+        self.figure = Figure(figsize=(9, 4), dpi=DPI)
+        left, self.right = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
+        image_grid(images, nrow=4, ax=left, titles=" ")
+        self.picture, self.caption = left.images[0], left.title
+        self.bars = self.right.barh(list(scores), list(scores.values()), color="tab:blue")
+        self.labels = self.right.bar_label(self.bars, fmt="%.2f")
+        self.right.invert_yaxis()
+        self.right.set_title("against the real reference set")
+        self.live = LiveFigure(self.figure, moving=[self.picture, self.caption, *self.bars, *self.labels])
+        self.figure.tight_layout()
+
+    def show(self, kind: str, severity: float, images: torch.Tensor, scores: dict[str, float]) -> None:
+        self.picture.set_data(make_grid(images, nrow=4, pad_value=1.0))
+        self.caption.set_text(f"{kind}, severity {severity:.1f}")
+        for bar, label, value in zip(self.bars, self.labels, scores.values()):
+            bar.set_width(value)
+            label.xy = (value, label.xy[1])
+            label.set_text(f"{value:.2f}")
+        limit = (0, _axis_end(max(scores.values())))
+        if self.right.get_xlim() != limit:
+            self.right.set_xlim(*limit)
+            self.live.invalidate()
+
+
 def damage_explorer(images: torch.Tensor, labels: torch.Tensor, reference: torch.Tensor, classifier,
                     n: int = 300, kid_subsets: int = 20) -> w.VBox:
-    """Controls ``kind`` (dropdown) and ``severity`` (slider) above the damaged images and their scores.
+    """Controls ``kind`` (dropdown) and ``severity`` (slider) above 16 damaged images and bars of their
+    scores (FID, KID, IS, 10 x precision, 10 x recall); each (kind, severity) is scored once and kept.
 
     ``images``/``labels``: the pool to damage (e.g. training digits); ``reference``: the real set
     the metrics compare with (e.g. test digits); ``classifier``: a
-    :class:`~course_gen.classifier.DigitsClassifier`.
+    :class:`~course_gen.classifier.DigitsClassifier`. Attributes: ``kind``, ``severity``, ``image``, and
+    ``scores`` (``scores(kind, severity)``: the first 16 damaged images and the scores shown).
     """
     n = check_int("n", n, minimum=1)
     kid_subsets = check_int("kid_subsets", kid_subsets, minimum=1, maximum=metrics.MAX_SUBSETS)
     if not callable(getattr(classifier, "features", None)) or not callable(getattr(classifier, "probs", None)):
         raise TypeError(f"classifier must have features() and probs() (a DigitsClassifier), got {type(classifier).__name__}")
     damage(images, labels, "noise", 0.0, n)  # checks images, labels and n before anything is drawn
-    real_features = classifier.features(reference)
     kind = w.Dropdown(options=DAMAGES, value="noise", description="damage")
     severity = w.FloatSlider(value=0.3, min=0.0, max=1.0, step=0.1, description="severity", continuous_update=False)
+    scored = _DamageScores(images, labels, reference, classifier, n, kid_subsets)
+    picture = _DamageFigure(*scored(kind.value, severity.value))
 
-    def draw():
-        fake = damage(images, labels, kind.value, severity.value, n)
-        fake_features = classifier.features(fake)
-        pr = metrics.precision_recall(real_features, fake_features)
-        scores = {
-            "FID": metrics.fid(real_features, fake_features),
-            "KID": metrics.kid(real_features, fake_features, n_subsets=kid_subsets)[0],
-            "IS": metrics.inception_score(classifier.probs(fake), splits=1)[0],
-            "precision x 10": 10 * pr.precision,
-            "recall x 10": 10 * pr.recall,
-        }
-        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4), gridspec_kw={"width_ratios": [1, 1.3]})
-        image_grid(fake[:16].cpu(), nrow=4, ax=left, titles=f"{kind.value}, severity {severity.value:.1f}")
-        bars = right.barh(list(scores), list(scores.values()), color="tab:blue")
-        right.bar_label(bars, fmt="%.2f")
-        right.invert_yaxis()
-        right.set_xlim(0, max(40.0, 1.2 * max(scores.values())))
-        right.set_title("against the real reference set")
-        fig.tight_layout()
-        return fig
+    def update() -> None:
+        picture.show(kind.value, severity.value, *scored(kind.value, severity.value))
 
-    return figure_view(draw, {"kind": kind, "severity": severity})
+    box = live_view(picture.live, {"kind": kind, "severity": severity}, update)
+    box.scores = scored
+    return box

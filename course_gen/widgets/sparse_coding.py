@@ -10,15 +10,18 @@ import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from course_gen._checks import check_int, check_positive_number, check_tensor
 from course_gen.sparse_coding import code_formula, gabor, gabor_fit, lasso_path, sparse_encode
 from course_gen.sparse_coding._inputs import _check_matrix
 from course_gen.sparse_coding.gabor import MAX_SIDE
-from course_gen.widgets._figure_view import figure_view
+from course_gen.widgets._figure_view import LiveFigure, live_view
 
-#: Number of lambda values on the trade-off curve.
-PATH_POINTS = 25
+#: The lambda slider's step, in powers of ten (its lambdas are also the trade-off curve's points).
+LAM_STEP = 0.05
+#: Dots per inch of the explorer's picture (shown 1:1).
+DPI = 80
 
 
 def _check_atoms_and_patch(D, x) -> torch.Tensor:
@@ -137,6 +140,46 @@ def draw_gabor_fits(D: torch.Tensor, indices) -> plt.Figure:
     return fig
 
 
+def _code_summary(D: torch.Tensor, x: torch.Tensor, code: torch.Tensor) -> dict:
+    """What the explorer shows of one code (float64 CPU tensors): the reconstruction ``a D``, the
+    patch's grey scale (its largest |value|), the relative squared error and the count of non-zeros."""
+    reconstruction = (code @ D).numpy()
+    patch = x.numpy()
+    error = float(((patch - reconstruction) ** 2).sum() / max((patch**2).sum(), 1e-300))
+    return {"reconstruction": reconstruction, "scale": float(np.abs(patch).max()) or 1.0, "error": error,
+            "nonzero": int((code != 0).sum())}
+
+
+def _tradeoff(D: torch.Tensor, x: torch.Tensor, path: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Non-zeros and relative squared error of each code of ``path`` (float64 CPU tensors)."""
+    patch = x.numpy()
+    counts = (path != 0).sum(1).numpy()
+    errors = ((patch[None] - (path @ D).numpy()) ** 2).sum(1) / max((patch**2).sum(), 1e-300)
+    return counts, errors
+
+
+def _stem_axes(ax, n_atoms: int) -> None:
+    ax.axhline(0, color="0.6", linewidth=1)
+    ax.set_xlim(-1, n_atoms)
+    ax.set_xlabel("atom k")
+
+
+def _tradeoff_axes(trade, lams: np.ndarray, counts: np.ndarray, errors: np.ndarray, lam: float):
+    """The trade-off panel: non-zeros (left axis) and relative error (right axis) against lambda,
+    a dashed line at ``lam``. Returns the two curves, the line and the right axes."""
+    (count_line,) = trade.plot(lams, counts, color="C0")
+    trade.set_xscale("log")
+    trade.set_xlabel("lambda")
+    trade.set_ylabel("non-zeros", color="C0")
+    other = trade.twinx()
+    (error_line,) = other.plot(lams, errors, color="C3")
+    other.set_ylabel("relative error", color="C3")
+    other.set_ylim(0, 1.05)
+    marker = trade.axvline(lam, color="k", linestyle="--", linewidth=1)
+    trade.set_title("sparsity vs error", fontsize=12)
+    return count_line, error_line, marker
+
+
 def draw_sparse_code(D: torch.Tensor, x: torch.Tensor, lam: float, lams: np.ndarray, path: torch.Tensor):
     """The explorer's figure for one patch ``x`` ``(d,)`` and one ``lam``: the patch, its
     reconstruction ``a D``, the code ``a`` as a stem plot, and the trade-off curve
@@ -147,54 +190,129 @@ def draw_sparse_code(D: torch.Tensor, x: torch.Tensor, lam: float, lams: np.ndar
     check_tensor("path", path, shape=(len(lams), len(D)), what="(the codes of x for each lambda)")
     D, x, path = (t.detach().double().cpu() for t in (D, x, path))
     code = sparse_encode(x[None], D, lam)[0]
-    reconstruction = (code @ D).numpy()
-    patch = x.numpy()
-    scale = float(np.abs(patch).max()) or 1.0
-    error = float(((patch - reconstruction) ** 2).sum() / max((patch**2).sum(), 1e-300))
-    nonzero = int((code != 0).sum())
+    shown = _code_summary(D, x, code)
+    scale = shown["scale"]
 
     fig = plt.figure(figsize=(13, 3.6))
     grid = fig.add_gridspec(1, 4, width_ratios=[1.3, 1.3, 2.6, 2.2], wspace=0.35)
-    _show_patch(fig.add_subplot(grid[0]), patch, scale, "patch x")
-    _show_patch(fig.add_subplot(grid[1]), reconstruction, scale, f"a D (error {error:.0%})")
+    _show_patch(fig.add_subplot(grid[0]), x.numpy(), scale, "patch x")
+    _show_patch(fig.add_subplot(grid[1]), shown["reconstruction"], scale, f"a D (error {shown['error']:.0%})")
 
     stem = fig.add_subplot(grid[2])
     values = code.numpy()
-    stem.axhline(0, color="0.6", linewidth=1)
+    _stem_axes(stem, len(values))
     active = np.flatnonzero(values)
     if len(active):
         stem.vlines(active, 0, values[active], color="C0", linewidth=1.5)
         stem.plot(active, values[active], "o", color="C0", markersize=4)
-    stem.set_xlim(-1, len(values))
-    stem.set_xlabel("atom k")
-    stem.set_title(f"code a: {nonzero} of {len(values)} non-zero", fontsize=12)
+    stem.set_title(f"code a: {shown['nonzero']} of {len(values)} non-zero", fontsize=12)
 
-    trade = fig.add_subplot(grid[3])
-    counts = (path != 0).sum(1).numpy()
-    errors = ((patch[None] - (path @ D).numpy()) ** 2).sum(1) / max((patch**2).sum(), 1e-300)
-    trade.plot(lams, counts, color="C0")
-    trade.set_xscale("log")
-    trade.set_xlabel("lambda")
-    trade.set_ylabel("non-zeros", color="C0")
-    other = trade.twinx()
-    other.plot(lams, errors, color="C3")
-    other.set_ylabel("relative error", color="C3")
-    other.set_ylim(0, 1.05)
-    trade.axvline(lam, color="k", linestyle="--", linewidth=1)
-    trade.set_title("sparsity vs error", fontsize=12)
+    _tradeoff_axes(fig.add_subplot(grid[3]), lams, *_tradeoff(D, x, path), lam)
     fig.suptitle(code_formula(code), fontsize=13, y=1.04)
     return fig
+
+
+def _slider_lams(low: float, high: float, step: float, *extra: float) -> np.ndarray:
+    """The lambdas a log slider from ``low`` to ``high`` with exponent ``step`` offers (``low * 10**(step k)``
+    and ``high``), with ``extra`` ones (the starting value), sorted."""
+    count = int(math.floor((math.log10(high) - math.log10(low)) / step + 1e-9)) + 1
+    return np.unique(np.concatenate([10 ** (math.log10(low) + step * np.arange(count)), [high, *extra]]))
+
+
+class _SparseCodeFigure:
+    """The explorer's figure, built once (at :data:`DPI`, no wider than ~900 px): patch, reconstruction,
+    stem plot of the code, trade-off curve, the code's formula on top. :meth:`show` updates it in place.
+
+    Codes come from a lasso path per patch over the slider's own lambdas (computed on the first view of
+    the patch, then kept): a lambda the slider offers is a look-up; any other one is solved warm-started
+    from the nearest code of the path (the same optimum, to the solver's tolerance)."""
+
+    def __init__(self, D: torch.Tensor, patches: torch.Tensor, lams: np.ndarray):
+        self.D, self.patches, self.lams = D, patches, lams
+        self.paths: dict[int, torch.Tensor] = {}
+        self.curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        n_atoms, side = len(D), math.isqrt(D.shape[1])
+        fig = self.figure = Figure(figsize=(11, 3.3), dpi=DPI)
+        grid = fig.add_gridspec(1, 4, width_ratios=[1.3, 1.3, 2.6, 2.2], wspace=0.35,
+                                left=0.02, right=0.93, bottom=0.17, top=0.76)
+        axes = [fig.add_subplot(grid[i]) for i in range(4)]
+        blank = np.zeros(side * side)
+        _show_patch(axes[0], blank, 1.0, "patch x")
+        _show_patch(axes[1], blank, 1.0, " ")
+        self.patch_ax, self.reconstruction_ax, self.stem_ax, self.trade_ax = axes
+        _stem_axes(self.stem_ax, n_atoms)
+        self.stems = self.stem_ax.vlines([], [], [], color="C0", linewidth=1.5)
+        (self.heads,) = self.stem_ax.plot([], [], "o", color="C0", markersize=4)
+        self.count_line, self.error_line, self.marker = _tradeoff_axes(
+            self.trade_ax, lams, np.zeros(len(lams)), np.zeros(len(lams)), float(lams[0]))
+        self.title = fig.suptitle(" ", fontsize=13, y=0.96)
+        self.index = None
+        self.live = LiveFigure(fig, moving=[  # the y-axes too: a new patch need not redraw the rest (3 times slower)
+            *(ax.images[0] for ax in axes[:2]), self.reconstruction_ax.title, self.stem_ax.yaxis, self.stem_ax.lines[0],
+            self.stems, self.heads, self.stem_ax.title, self.trade_ax.yaxis, self.count_line, self.error_line,
+            self.marker, self.title,
+        ])
+
+    def path(self, index: int) -> torch.Tensor:
+        if index not in self.paths:
+            self.paths[index] = lasso_path(self.patches[index], self.D, self.lams)
+            self.curves[index] = _tradeoff(self.D, self.patches[index], self.paths[index])
+        return self.paths[index]
+
+    def code(self, index: int, lam: float) -> torch.Tensor:
+        """The code of patch ``index`` at ``lam``."""
+        path = self.path(index)
+        nearest = int(np.abs(np.log(self.lams) - math.log(lam)).argmin())
+        if math.isclose(self.lams[nearest], lam, rel_tol=1e-9):
+            return path[nearest]
+        return sparse_encode(self.patches[index][None], self.D, lam, init=path[nearest][None])[0]
+
+    def show(self, index: int, lam: float) -> None:
+        """Patch ``index`` and its code at ``lam``; only the artists that move with them are redrawn
+        (blitting: the axes' frames, x-axes, labels and the error axis stay)."""
+        x, code = self.patches[index], self.code(index, lam)
+        if index != self.index:
+            self._show_patch(index)
+        shown = _code_summary(self.D, x, code)
+        side = math.isqrt(x.numel())
+        self.reconstruction_ax.images[0].set_data(shown["reconstruction"].reshape(side, side))
+        self.reconstruction_ax.title.set_text(f"a D (error {shown['error']:.0%})")
+        values = code.numpy()
+        active = np.flatnonzero(values)
+        self.stems.set_segments([[(k, 0.0), (k, values[k])] for k in active])
+        self.heads.set_data(active, values[active])
+        self.stem_ax.title.set_text(f"code a: {shown['nonzero']} of {len(values)} non-zero")
+        self.marker.set_xdata([lam, lam])
+        self.title.set_text(code_formula(code))
+
+    def _show_patch(self, index: int) -> None:
+        """The parts that change with the patch only: its picture, grey scale and curves, and the y-axes
+        of the code and of the non-zeros (all of them moving artists)."""
+        self.index, x, path = index, self.patches[index], self.path(index)
+        side, scale = math.isqrt(x.numel()), float(x.abs().max()) or 1.0
+        self.patch_ax.images[0].set_data(x.numpy().reshape(side, side))
+        for ax in (self.patch_ax, self.reconstruction_ax):
+            ax.images[0].set_clim(-scale, scale)
+        counts, errors = self.curves[index]
+        self.count_line.set_ydata(counts)
+        self.error_line.set_ydata(errors)
+        top, bottom = max(float(path.max()), 0.0), min(float(path.min()), 0.0)
+        margin = 0.05 * (top - bottom) or 0.05
+        self.stem_ax.set_ylim(bottom - margin, top + margin)  # every code of the path fits
+        self.trade_ax.set_ylim(-0.05 * max(counts.max(), 1), 1.05 * max(counts.max(), 1))
 
 
 def sparse_code_explorer(
     D: torch.Tensor, patches: torch.Tensor, lam: float = 0.1, lam_range: tuple[float, float] = (0.005, 2.0)
 ) -> w.VBox:
-    """A lambda slider (log scale) and a patch picker; the figure redraws on every change.
+    """A lambda slider (log scale) and a patch picker above the patch, its reconstruction ``a D``, the
+    code ``a`` as a stem plot and the sparsity / error trade-off of that patch against lambda, titled
+    with the code's formula; the figure redraws in place on every change.
 
     ``D``: the dictionary ``(k, d)``; ``patches``: the patches to pick from ``(n, d)``,
     in the space ``D`` was learned in (e.g. whitened). Attributes for tests and notebooks:
     ``lam`` (the slider), ``patch`` (the picker), ``image`` (an ``ipywidgets.Image`` with
-    the PNG drawn last).
+    the PNG drawn last), ``explorer`` (the figure and its codes: ``explorer.code(patch, lam)``).
     """
     D = _check_matrix("D", D, "(k, d): one atom per row")
     patches = _check_matrix("patches", patches, f"(n, {D.shape[1]}): one patch per row")
@@ -209,20 +327,14 @@ def sparse_code_explorer(
     low, high = (check_positive_number(f"lam_range[{i}]", v) for i, v in enumerate(lam_range))
     if not (0 < low < high) or not (low <= lam <= high):
         raise ValueError(f"need 0 < lam_range[0] <= lam <= lam_range[1], got lam={lam}, lam_range={lam_range}")
-    D = D.detach().double().cpu()
-    patches = patches.detach().double().cpu()
-    lams = np.logspace(math.log10(low), math.log10(high), PATH_POINTS)
     lam_slider = w.FloatLogSlider(
-        value=lam, base=10, min=math.log10(low), max=math.log10(high), step=0.05,
+        value=lam, base=10, min=math.log10(low), max=math.log10(high), step=LAM_STEP,
         description="lambda", continuous_update=False, readout_format=".3f",
     )
     patch_picker = w.IntSlider(value=0, min=0, max=len(patches) - 1, description="patch", continuous_update=False)
-    paths: dict[int, torch.Tensor] = {}  # lasso path per patch, computed on first view
-
-    def draw():
-        index = patch_picker.value
-        if index not in paths:
-            paths[index] = lasso_path(patches[index], D, lams)
-        return draw_sparse_code(D, patches[index], lam_slider.value, lams, paths[index])
-
-    return figure_view(draw, {"lam": lam_slider, "patch": patch_picker}, max_width="1000px")
+    picture = _SparseCodeFigure(D.detach().double().cpu(), patches.detach().double().cpu(),
+                                _slider_lams(low, high, LAM_STEP, lam))
+    box = live_view(picture.live, {"lam": lam_slider, "patch": patch_picker},
+                    lambda: picture.show(patch_picker.value, lam_slider.value))
+    box.explorer = picture
+    return box
