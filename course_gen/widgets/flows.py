@@ -7,7 +7,8 @@ the inverse ``g = f^-1``, ``x = g(z)``. Planar and radial maps are written in th
   parameters: the deformed grid and the density ``p_X(x) = p_Z(z) / |det dg/dz|`` drawn on it, with a
   warning in the figure when the invertibility condition fails (the map folds);
 - :func:`flow_playground`: the same with sliders for ``u``, ``w``, ``b`` (planar) or ``alpha``,
-  ``beta`` (radial), built with ``figure_view``;
+  ``beta`` (radial) and a play button that grows the map from the identity; drawn once and redrawn in
+  place (:class:`FlowPlayground`, ``live_view``);
 - :func:`draw_grid_deformation`: RealNVP's figure 1 for a trained 2-D :class:`~course_gen.flows.Flow`:
   data and ``f(x)``, latent samples and ``f^-1(z)``, with grid lines carried both ways;
 - :func:`draw_histogram_vs_density`: samples of a 2-D flow binned next to its change-of-variables density,
@@ -15,7 +16,8 @@ the inverse ``g = f^-1``, ``x = g(z)``. Planar and radial maps are written in th
 - :func:`draw_dequantization_noise`: the noise ``u`` a learned dequantiser draws for binary digits, against
   uniform noise;
 - :func:`draw_coupling_masks` and :func:`coupling_mask_viewer`: which entries each coupling layer keeps and
-  transforms, with and without alternating the mask, and how often each entry is transformed.
+  transforms, with and without alternating the mask, and how often each entry is transformed (the
+  viewer's panels built once and redrawn in place, :class:`CouplingMaskViewer`).
 """
 
 from __future__ import annotations
@@ -27,21 +29,34 @@ import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
+from matplotlib.transforms import offset_copy
 
 from course_gen._checks import check_bool, check_choice, check_finite_number, check_int, check_positive_number, check_seed
 from course_gen.flows import Flow, coupling_mask, planar_map, radial_map
 from course_gen.runtime import model_device
-from course_gen.widgets._figure_view import figure_view
+from course_gen.widgets._figure_view import FigureBox, FreshTicks, LiveFigure, live_view
+from course_gen.widgets.masks import KeptLiveFigure
 
-__all__ = ["KINDS", "coupling_mask_viewer", "draw_coupling_masks", "draw_dequantization_noise",
+__all__ = ["KINDS", "CouplingMaskViewer", "FlowPlayground", "coupling_mask_viewer", "draw_coupling_masks", "draw_dequantization_noise",
            "draw_grid_deformation", "draw_histogram_vs_density", "draw_pushforward", "flow_playground",
-           "invertibility_warning"]
+           "invertibility_warning", "play_strength"]
 
 #: The maps :func:`draw_pushforward` knows.
 KINDS = ("planar", "radial")
 #: Density colours in 12 steps: level sets read like contours, and the PNG stays small.
 _DENSITY_COLOURS = plt.get_cmap("viridis", 12)
+#: White grid lines carried through a map.
+_GRID_STYLE = {"colors": "white", "linewidths": 0.5, "alpha": 0.6}
+#: Dots per inch of the widgets' pictures: shown at their own size (1 px : 1 px).
+DPI = 80
+#: Play frames from the chosen map to the identity (as many back).
+PLAY_FRAMES = 20
+#: Dots per inch of the coupling-mask viewer: six layers stay under 900 pixels wide.
+COUPLING_DPI = 64
 #: Coupling masks: grey = transformed (0), blue = kept (1).
 _MASK_COLOURS = ListedColormap(["#f2f2f2", "#1f5fa8"])
 #: The mask kinds :func:`draw_coupling_masks` shows, with the shape each is drawn on.
@@ -110,90 +125,201 @@ def _check_window(name: str, limits, n_pairs: int = 1) -> tuple[float, ...]:
     return values
 
 
+def _default_params(kind: str) -> dict:
+    return {"u": (1.5, 0.0), "w": (2.0, 0.0), "b": 0.0} if kind == "planar" else {"alpha": 0.5, "beta": 1.0}
+
+
+def _grid_segments(gx: np.ndarray, gy: np.ndarray, step: int) -> list[np.ndarray]:
+    """Every ``step``-th row and column of the (n + 1, n + 1) grid ``(gx, gy)`` as polylines."""
+    rows = [np.column_stack([gx[i, :], gy[i, :]]) for i in range(0, len(gx), step)]
+    return rows + [np.column_stack([gx[:, i], gy[:, i]]) for i in range(0, len(gx), step)]
+
+
+class _Pushforward:
+    """The two panels of :func:`draw_pushforward` on the axes ``left`` and ``right``: built once, the static
+    base density on the left, and redrawn in place by :meth:`show` for any map (the right panel, the
+    hyperplane of a planar map on the left, the titles)."""
+
+    def __init__(self, fig, left, right, limit: float, n: int):
+        self.fig, self.left, self.right, self.limit, self.n = fig, left, right, limit, n
+        corners = torch.linspace(-limit, limit, n + 1, dtype=torch.float64)  # cell edges
+        centres = (corners[1:] + corners[:-1]) / 2
+        zx, zy = torch.meshgrid(corners, corners, indexing="xy")
+        self.z_corners = torch.stack([zx.flatten(), zy.flatten()], dim=1)
+        cx, cy = torch.meshgrid(centres, centres, indexing="xy")
+        self.z_centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)
+        self.base_density = torch.exp(-0.5 * (self.z_centres**2).sum(1)) / (2 * math.pi)
+        self.vmax = float(self.base_density.max())
+        self.style = {"cmap": _DENSITY_COLOURS, "shading": "flat", "antialiased": False, "vmin": 0, "vmax": self.vmax}
+        self.step = max(1, n // 8)
+        left.pcolormesh(zx.numpy(), zy.numpy(), self.base_density.reshape(n, n).numpy(), **self.style)
+        left.add_collection(LineCollection(_grid_segments(zx.numpy(), zy.numpy(), self.step), **_GRID_STYLE))
+        (self.line,) = left.plot([], [], "--", color="orange", linewidth=1.5, label="w·z + b = 0")
+        self.legend = left.legend(loc="lower left", fontsize=9)
+        self.mesh, self.grid = None, None
+        for ax in (left, right):
+            ax.set_xlim(-limit, limit)
+            ax.set_ylim(-limit, limit)
+            ax.set_aspect("equal")
+        left.set_title("base N(0, I) in z", fontsize=13)
+        self.title = right.set_title("", fontsize=13)
+        self.suptitle = fig.suptitle("", fontsize=13)
+
+    def pushed(self, kind: str, params: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The deformed grid corners ``x = g(z)`` (two (n + 1, n + 1) arrays) and the density of each cell,
+        ``p_X(x) = p_Z(z) / |det dg/dz|`` at its centre (n, n)."""
+        n = self.n
+        y, _ = _apply(kind, params, self.z_corners)
+        _, log_det = _apply(kind, params, self.z_centres)
+        density = (self.base_density / torch.exp(log_det)).reshape(n, n).numpy()
+        return y[:, 0].reshape(n + 1, n + 1).numpy(), y[:, 1].reshape(n + 1, n + 1).numpy(), density
+
+    def show(self, kind: str, params: dict) -> None:
+        """Draw the map ``kind`` with raw ``params`` (checked): the right panel, the hyperplane, the titles."""
+        params = _check_params(kind, params)
+        y1, y2, density = self.pushed(kind, params)
+        if self.mesh is not None:
+            self.mesh.remove()
+        self.mesh = self.right.pcolormesh(y1, y2, np.clip(density, 0, 3 * self.vmax), **self.style)
+        if self.grid is None:  # after the first mesh: the mesh stays the right panel's first collection
+            self.grid = self.right.add_collection(LineCollection([], **_GRID_STYLE))
+        self.grid.set_segments(_grid_segments(y1, y2, self.step))
+        self.line.set_data(*self._hyperplane(kind, params))
+        self.legend.set_visible(kind == "planar" and len(self.line.get_xdata()) > 0)
+        self.title.set_text(f"x = g(z), {kind} map")
+        warning = invertibility_warning(kind, params)
+        if warning:
+            self.suptitle.set_text("⚠ " + warning)
+            self.suptitle.set_color("red")
+        else:
+            condition = f"w·u = {np.dot(params['w'], params['u']):.2f} >= -1" if kind == "planar" else \
+                f"beta = {params['beta']:.2f} >= -alpha = {-params['alpha']:.2f}"
+            self.suptitle.set_text(f"invertible: {condition}")
+            self.suptitle.set_color("green")
+
+    def _hyperplane(self, kind: str, params: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The line ``w^T z + b = 0`` where a planar map's tanh changes fastest (empty otherwise)."""
+        if kind != "planar":
+            return np.empty(0), np.empty(0)
+        w_vec, b = np.asarray(params["w"], dtype=float), float(params["b"])
+        if np.linalg.norm(w_vec) <= 1e-9:
+            return np.empty(0), np.empty(0)
+        point = -b * w_vec / (w_vec @ w_vec)
+        direction = np.array([-w_vec[1], w_vec[0]]) / np.linalg.norm(w_vec)
+        line = point[:, None] + direction[:, None] * np.array([-3 * self.limit, 3 * self.limit])
+        return line[0], line[1]
+
+
 def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: float = 3.5, n: int = 161):
     """Left: ``N(0, I)`` in ``z`` with grid lines; right: the same pushed through the raw ``kind`` map ``x = g(z)``.
 
     The right panel colours each deformed grid cell with ``p_X(x) = p_Z(z) / |det dg/dz|`` (the change
     of variables), so a region that gets stretched turns darker and one that gets squeezed brighter.
     ``params``: ``{"u": (u1, u2), "w": (w1, w2), "b": b}`` or ``{"alpha": a, "beta": b[, "z0": (x, y)]}``.
-    When the map is not invertible the title says so in red and the density is meaningless where
-    the plane folds over itself.
+    A planar map's hyperplane ``w·z + b = 0`` is dashed on the left. When the map is not invertible
+    the title says so in red and the density is meaningless where the plane folds over itself.
     """
-    params = _check_params(kind, params if params is not None else
-                           ({"u": (1.5, 0.0), "w": (2.0, 0.0), "b": 0.0} if kind == "planar" else {"alpha": 0.5, "beta": 1.0}))
+    params = _check_params(kind, params if params is not None else _default_params(kind))
     n = check_int("n", n, minimum=11, maximum=1001)
     limit = check_positive_number("limit", limit)
-    corners = torch.linspace(-limit, limit, n + 1, dtype=torch.float64)  # cell edges
-    centres = (corners[1:] + corners[:-1]) / 2
-    zx, zy = torch.meshgrid(corners, corners, indexing="xy")
-    y, _ = _apply(kind, params, torch.stack([zx.flatten(), zy.flatten()], dim=1))
-    y1, y2 = y[:, 0].reshape(n + 1, n + 1).numpy(), y[:, 1].reshape(n + 1, n + 1).numpy()
-    cx, cy = torch.meshgrid(centres, centres, indexing="xy")
-    z_centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)
-    _, log_det = _apply(kind, params, z_centres)
-    base_density = torch.exp(-0.5 * (z_centres**2).sum(1)) / (2 * math.pi)
-    pushed = (base_density / torch.exp(log_det)).reshape(n, n).numpy()  # p_X(x) = p_Z(z) / |det dg/dz| per cell
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.9))
-    vmax = float(base_density.max())
-    style = {"cmap": _DENSITY_COLOURS, "shading": "flat", "antialiased": False, "vmin": 0, "vmax": vmax}
-    left.pcolormesh(zx.numpy(), zy.numpy(), base_density.reshape(n, n).numpy(), **style)
-    right.pcolormesh(y1, y2, np.clip(pushed, 0, 3 * vmax), **style)
-    step = max(1, n // 8)
-    for i in range(0, n + 1, step):
-        for ax, (gx, gy) in ((left, (zx.numpy(), zy.numpy())), (right, (y1, y2))):
-            ax.plot(gx[i, :], gy[i, :], color="white", linewidth=0.5, alpha=0.6)
-            ax.plot(gx[:, i], gy[:, i], color="white", linewidth=0.5, alpha=0.6)
-    if kind == "planar":
-        w_vec, b = np.asarray(params["w"], dtype=float), float(params["b"])
-        if np.linalg.norm(w_vec) > 1e-9:  # the hyperplane w^T z + b = 0 where tanh changes fastest
-            point = -b * w_vec / (w_vec @ w_vec)
-            direction = np.array([-w_vec[1], w_vec[0]]) / np.linalg.norm(w_vec)
-            line = point[:, None] + direction[:, None] * np.array([-3 * limit, 3 * limit])
-            left.plot(line[0], line[1], "--", color="orange", linewidth=1.5, label="w·z + b = 0")
-            left.legend(loc="lower left", fontsize=9)
-    for ax, title in ((left, "base N(0, I) in z"), (right, f"x = g(z), {kind} map")):
-        ax.set_xlim(-limit, limit)
-        ax.set_ylim(-limit, limit)
-        ax.set_aspect("equal")
-        ax.set_title(title, fontsize=13)
-    warning = invertibility_warning(kind, params)
-    if warning:
-        fig.suptitle("⚠ " + warning, color="red", fontsize=13)
-    else:
-        condition = f"w·u = {np.dot(params['w'], params['u']):.2f} >= -1" if kind == "planar" else \
-            f"beta = {params['beta']:.2f} >= -alpha = {-params['alpha']:.2f}"
-        fig.suptitle(f"invertible: {condition}", color="green", fontsize=13)
+    _Pushforward(fig, left, right, limit, n).show(kind, params)
     fig.tight_layout()
     return fig
 
 
-def flow_playground(kind: str = "planar") -> w.VBox:
-    """Sliders for a planar map (``u1, u2, w1, w2, b``) or a radial one (``alpha, beta``) and
-    :func:`draw_pushforward`'s picture, redrawn on every change. Attributes: ``kind``, ``u1``, ``u2``,
-    ``w1``, ``w2``, ``b``, ``alpha``, ``beta`` and ``image``.
+class FlowPlayground:
+    """The state of :func:`flow_playground`: :func:`draw_pushforward`'s picture built once, redrawn in place.
+
+    ``FlowPlayground(n=101, limit=3.5)``: the grid has ``n`` cells a side. :meth:`show` draws a map with its
+    raw parameters scaled by ``strength`` in [0, 1] (``u`` of a planar map, ``beta`` of a radial one; 0 is the
+    identity); :meth:`png` renders the picture at its own size (``DPI``).
+    """
+
+    def __init__(self, n: int = 101, limit: float = 3.5):
+        n = check_int("n", n, minimum=11, maximum=1001)
+        fig = Figure(figsize=(10, 4.6), dpi=DPI)
+        left, right = fig.add_axes((0.04, 0.05, 0.43, 0.8)), fig.add_axes((0.54, 0.05, 0.43, 0.8))
+        self.pictures = _Pushforward(fig, left, right, check_positive_number("limit", limit), n)
+        self.kind, self.params, self.strength = "planar", _default_params("planar"), 1.0
+        self.pictures.show(self.kind, self.params)
+        # what moves with a parameter is redrawn over the rest (axes, ticks, base density), kept as a background
+        pictures = self.pictures
+        self.figure, self.live = fig, LiveFigure(fig, [pictures.mesh, pictures.grid, pictures.line, pictures.suptitle])
+
+    def show(self, kind: str, params: dict, strength: float = 1.0) -> None:
+        """Draw the ``kind`` map with ``params`` (as in :func:`draw_pushforward`) at ``strength``."""
+        strength = check_finite_number("strength", strength)
+        if not 0 <= strength <= 1:
+            raise ValueError(f"strength must be in [0, 1], got {strength!r}")
+        chosen = _check_params(kind, params)
+        shown = dict(chosen)
+        if kind == "planar":
+            shown["u"] = tuple(strength * v for v in chosen["u"])
+        else:
+            shown["beta"] = strength * chosen["beta"]
+        legend = self.pictures.legend.get_visible()
+        self.pictures.show(kind, shown)
+        self.pictures.mesh.set_animated(True)  # a new mesh: it replaces the old one among the moving artists
+        self.live.moving[0] = self.pictures.mesh
+        if kind != self.kind or legend != self.pictures.legend.get_visible():
+            self.live.invalidate()  # the right title and the legend are part of the background
+        self.kind, self.params, self.strength = kind, chosen, strength
+
+    def png(self) -> bytes:
+        """The current picture, PNG bytes."""
+        return self.live.png()
+
+
+def play_strength(frame: int, frames: int = PLAY_FRAMES) -> float:
+    """The strength at play frame ``frame`` of ``0..2 frames``: from the chosen map (1) down to the identity
+    (0, at ``frames``) and back up (1), in steps of ``1 / frames``."""
+    frame = check_int("frame", frame, minimum=0, maximum=2 * frames)
+    return abs(frames - frame) / frames
+
+
+def flow_playground(kind: str = "planar", interval_ms: int = 100) -> FigureBox:
+    """Sliders for a planar map (``u1, u2, w1, w2, b``) or a radial one (``alpha, beta``) above
+    :func:`draw_pushforward`'s picture, redrawn in place on every change (see :class:`FlowPlayground`).
+
+    ``strength`` (0 to 1, default 1) scales ``u`` (planar) or ``beta`` (radial): 0 is the identity map.
+    ``play`` animates it, one frame every ``interval_ms``: the chosen map unwinds to the identity and
+    deforms the plane again, ending on the chosen map (:func:`play_strength`); ticks queued while the
+    kernel was busy are dropped. Attributes: ``kind``, ``u1``, ``u2``, ``w1``, ``w2``, ``b``, ``alpha``,
+    ``beta``, ``strength`` (controls), ``play``, ``playground`` (the state) and ``image``.
     """
     check_choice("kind", kind, KINDS)
+    interval_ms = check_int("interval_ms", interval_ms, minimum=20, maximum=10_000)
 
-    def slider(name, value, low, high):
-        return w.FloatSlider(value=value, min=low, max=high, step=0.1, description=name, continuous_update=False)
+    def slider(name, value, low, high, step=0.1):
+        return w.FloatSlider(value=value, min=low, max=high, step=step, description=name, continuous_update=False)
 
     controls = {
         "kind": w.ToggleButtons(options=KINDS, value=kind, description="map"),
         "u1": slider("u1", 1.5, -3, 3), "u2": slider("u2", 0.0, -3, 3),
         "w1": slider("w1", 2.0, -3, 3), "w2": slider("w2", 0.0, -3, 3), "b": slider("b", 0.0, -2, 2),
         "alpha": slider("alpha", 0.5, 0.1, 3), "beta": slider("beta", 1.0, -3, 3),
+        "strength": slider("strength", 1.0, 0, 1, step=1 / PLAY_FRAMES),
     }
     c = controls
+    play = w.Play(value=0, min=0, max=2 * PLAY_FRAMES, step=1, interval=interval_ms, description="play")
+    playground = FlowPlayground()
 
-    def draw():
+    def update() -> None:
         if c["kind"].value == "planar":
             params = {"u": (c["u1"].value, c["u2"].value), "w": (c["w1"].value, c["w2"].value), "b": c["b"].value}
         else:
             params = {"alpha": c["alpha"].value, "beta": c["beta"].value}
-        return draw_pushforward(c["kind"].value, params, n=101)
+        playground.show(c["kind"].value, params, c["strength"].value)
 
-    rows = [[c["kind"]], [c["u1"], c["u2"], c["b"]], [c["w1"], c["w2"]], [c["alpha"], c["beta"]]]
-    return figure_view(draw, controls, rows=rows)
+    def tick() -> None:
+        c["strength"].value = play_strength(play.value)
+
+    play.observe(FreshTicks(tick), names="value")
+    rows = [[c["kind"]], [c["u1"], c["u2"], c["b"]], [c["w1"], c["w2"]], [c["alpha"], c["beta"]], [play, c["strength"]]]
+    box = live_view(playground.live, controls, update, others={"play": play}, rows=rows)
+    box.playground = playground
+    return box
 
 
 def _grid_lines(limits, n_lines: int, n_points: int = 120) -> list[torch.Tensor]:
@@ -347,19 +473,94 @@ def _mask_picture(mask: torch.Tensor) -> np.ndarray:
     return torch.cat(list(mask), dim=1).numpy()
 
 
-def _cell_lines(ax, picture: np.ndarray, channels: int = 1) -> None:
-    """White lines between the entries (thicker between channels), no ticks."""
+def _bare_cells(ax, picture: np.ndarray, channels: int = 1) -> None:
+    """White lines between the entries of ``picture`` (black between channels); no axis drawn."""
     rows, cols = picture.shape
-    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
-    ax.grid(which="minor", color="white", linewidth=1)
-    for boundary in range(1, channels):
-        ax.axvline(boundary * cols / channels - 0.5, color="black", linewidth=1.5)
-    ax.tick_params(which="both", length=0)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    cells = [((x, -0.5), (x, rows - 0.5)) for x in np.arange(0.5, cols - 1)] + \
+            [((-0.5, y), (cols - 0.5, y)) for y in np.arange(0.5, rows - 1)]
+    ax.add_collection(LineCollection(cells, colors="white", linewidths=1))
+    channel_edges = [((x, -0.5), (x, rows - 0.5)) for x in (b * cols / channels - 0.5 for b in range(1, channels))]
+    ax.add_collection(LineCollection(channel_edges, colors="black", linewidths=1.5))
+    ax.set_axis_off()
+
+
+def _coupling_layout(n_layers: int, alternate: bool) -> tuple[float, float, dict, str]:
+    """Figure width and height (inches), the grid's keyword arguments and the title for ``n_layers`` columns."""
+    # Picture heights in units of a column's width / 8 (an 8-vector is 1), so that every panel fills its cell.
+    heights = [1 if isinstance(shape, int) else shape[1] * 8 / (shape[0] * shape[2]) for _, shape in _MASK_KINDS]
+    column, count_column, gap, row_gap = 1.5, 2.0, 0.2, 0.5  # inches
+    left, right, bottom = 1.3, 0.1, 0.45
+    width = left + right + n_layers * column + count_column + n_layers * gap
+    title = textwrap.fill("coupling masks: blue = kept (conditions the rest), grey = transformed"
+                          + ("" if alternate else "   (NOT alternated)"), width=int(9.5 * width))
+    top = 0.6 + 0.25 * (title.count("\n") + 1)
+    height = top + bottom + column * sum(heights) / 8 + row_gap * (len(heights) - 1)
+    grid = {"height_ratios": heights, "width_ratios": [column] * n_layers + [count_column],
+            "left": left / width, "right": 1 - right / width, "top": 1 - top / height, "bottom": bottom / height,
+            "wspace": gap * (n_layers + 1) / (n_layers * column + count_column),
+            "hspace": row_gap * len(heights) / (column * sum(heights) / 8)}
+    return width, height, grid, title
+
+
+class _CouplingPanels:
+    """:func:`draw_coupling_masks`' panels for up to ``max_layers`` layers: one row per mask kind, a column per
+    layer and the counts' column; built once, laid out and redrawn by :meth:`show` for any number of layers."""
+
+    def __init__(self, fig, max_layers: int):
+        self.fig, self.max_layers = fig, max_layers
+        self.masks, self.counts, self.numbers, self.never = [], [], [], []
+        for row, (kind, shape) in enumerate(_MASK_KINDS):
+            channels = 1 if isinstance(shape, int) else shape[0]
+            picture = _mask_picture(coupling_mask(kind, shape))
+            images = []
+            for layer in range(max_layers):
+                ax = fig.add_subplot()
+                images.append(ax.imshow(picture, cmap=_MASK_COLOURS, vmin=0, vmax=1, interpolation="nearest"))
+                _bare_cells(ax, picture, channels)
+                if row == 0:
+                    ax.set_title(f"layer {layer + 1}", fontsize=12, y=1.0)  # y given: no automatic placement
+                if layer == 0:
+                    ax.text(-0.04, 0.5, kind, fontsize=12, ha="right", va="center", transform=ax.transAxes)
+            ax = fig.add_subplot()
+            self.counts.append(ax.imshow(np.zeros(picture.shape), cmap="Oranges", vmin=0, vmax=1,
+                                         interpolation="nearest"))
+            _bare_cells(ax, picture, channels)
+            self.numbers.append({cell: ax.text(cell[1], cell[0], "", ha="center", va="center", fontsize=12)
+                                 for cell in np.ndindex(picture.shape)})
+            if row == 0:
+                ax.set_title("times transformed", fontsize=12, y=1.0)
+            below = offset_copy(ax.transAxes, fig, y=-3, units="points")
+            self.never.append(ax.text(0.5, 0, "", fontsize=11, ha="center", va="top", transform=below))
+            self.masks.append(images)
+        self.title = fig.suptitle("", fontsize=13)
+
+    def show(self, n_layers: int, alternate: bool) -> None:
+        """Resize the figure to ``n_layers`` columns (:func:`draw_coupling_masks`' geometry) and draw them."""
+        n_layers = check_int("n_layers", n_layers, minimum=1, maximum=self.max_layers)
+        check_bool("alternate", alternate)
+        width, height, grid_kw, title = _coupling_layout(n_layers, alternate)
+        self.fig.set_size_inches(width, height)
+        grid = GridSpec(len(_MASK_KINDS), n_layers + 1, figure=self.fig, **grid_kw)
+        for row, (kind, shape) in enumerate(_MASK_KINDS):
+            transformed = 0
+            for layer, image in enumerate(self.masks[row]):
+                image.axes.set_visible(layer < n_layers)
+                if layer < n_layers:
+                    mask = coupling_mask(kind, shape, flip=alternate and layer % 2 == 1)
+                    transformed = transformed + (1 - mask)
+                    image.set_data(_mask_picture(mask))
+                    image.axes.set_position(grid[row, layer].get_position(self.fig))
+            counts = _mask_picture(transformed.to(torch.int64))
+            self.counts[row].set_data(counts)
+            self.counts[row].set_clim(0, 1.6 * n_layers)
+            self.counts[row].axes.set_position(grid[row, -1].get_position(self.fig))
+            for cell, text in self.numbers[row].items():
+                text.set_text(str(counts[cell]))
+            never = int((counts == 0).sum())
+            self.never[row].set_text(f"never changed: {never}")
+            self.never[row].set_color("red" if never else "black")
+        self.title.set_text(title)
+        self.title.set_y(1 - 0.1 / height)
 
 
 def draw_coupling_masks(n_layers: int = 4, alternate: bool = True):
@@ -373,62 +574,63 @@ def draw_coupling_masks(n_layers: int = 4, alternate: bool = True):
     """
     n_layers = check_int("n_layers", n_layers, minimum=1, maximum=8)
     check_bool("alternate", alternate)
-    # Picture heights in units of a column's width / 8 (an 8-vector is 1), so that every panel fills its cell.
-    heights = [1 if isinstance(shape, int) else shape[1] * 8 / (shape[0] * shape[2]) for _, shape in _MASK_KINDS]
-    column, count_column, gap, row_gap = 1.5, 2.0, 0.2, 0.5  # inches
-    left, right, bottom = 1.3, 0.1, 0.45
-    width = left + right + n_layers * column + count_column + n_layers * gap
-    title = textwrap.fill("coupling masks: blue = kept (conditions the rest), grey = transformed"
-                          + ("" if alternate else "   (NOT alternated)"), width=int(9.5 * width))
-    top = 0.6 + 0.25 * (title.count("\n") + 1)
-    height = top + bottom + column * sum(heights) / 8 + row_gap * (len(heights) - 1)
-    fig = plt.figure(figsize=(width, height))
-    grid = fig.add_gridspec(len(_MASK_KINDS), n_layers + 1, height_ratios=heights,
-                            width_ratios=[column] * n_layers + [count_column],
-                            left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
-                            wspace=gap * (n_layers + 1) / (n_layers * column + count_column),
-                            hspace=row_gap * len(heights) / (column * sum(heights) / 8))
-    for row, (kind, shape) in enumerate(_MASK_KINDS):
-        channels = 1 if isinstance(shape, int) else shape[0]
-        transformed = 0
-        for layer in range(n_layers):
-            mask = coupling_mask(kind, shape, flip=alternate and layer % 2 == 1)
-            transformed = transformed + (1 - mask)
-            ax = fig.add_subplot(grid[row, layer])
-            picture = _mask_picture(mask)
-            ax.imshow(picture, cmap=_MASK_COLOURS, vmin=0, vmax=1, interpolation="nearest")
-            _cell_lines(ax, picture, channels)
-            if row == 0:
-                ax.set_title(f"layer {layer + 1}", fontsize=12)
-            if layer == 0:
-                ax.set_ylabel(kind, fontsize=12, rotation=0, ha="right", va="center")
-        ax = fig.add_subplot(grid[row, -1])
-        counts = _mask_picture(transformed.to(torch.int64))
-        ax.imshow(counts, cmap="Oranges", vmin=0, vmax=1.6 * n_layers, interpolation="nearest")
-        _cell_lines(ax, counts, channels)
-        for (i, j), count in np.ndenumerate(counts):
-            ax.text(j, i, str(count), ha="center", va="center", fontsize=12)
-        if row == 0:
-            ax.set_title("times transformed", fontsize=12)
-        ax.set_xlabel(f"never changed: {int((transformed == 0).sum())}", fontsize=11,
-                      color="red" if bool((transformed == 0).any()) else "black")
-    fig.suptitle(title, fontsize=13, y=1 - 0.1 / height)
+    fig = plt.figure()
+    _CouplingPanels(fig, n_layers).show(n_layers, alternate)
     return fig
 
 
-def coupling_mask_viewer(n_layers: int = 4, alternate: bool = True) -> w.VBox:
+class CouplingMaskViewer:
+    """The state of :func:`coupling_mask_viewer`: :func:`draw_coupling_masks`' panels for up to ``max_layers``
+    layers, built once; :meth:`show` resizes the figure to the number of layers shown and updates the
+    masks, counts and titles in place; :meth:`png` renders it at its own size (``COUPLING_DPI``), once per
+    settings (the twelve pictures are kept)."""
+
+    def __init__(self, max_layers: int = 6):
+        self.max_layers = check_int("max_layers", max_layers, minimum=1, maximum=8)
+        self.figure = Figure(dpi=COUPLING_DPI)
+        self.panels = _CouplingPanels(self.figure, self.max_layers)
+        self.settings = ()
+        self.live = KeptLiveFigure(self.figure, lambda: self.settings, size=16)
+        self.show(4, True)
+
+    def show(self, n_layers: int, alternate: bool) -> None:
+        """``n_layers`` layers, the mask flipped between them if ``alternate``."""
+        self.settings = (check_int("n_layers", n_layers, minimum=1, maximum=self.max_layers),
+                         check_bool("alternate", alternate))
+        if self.settings not in self.live:
+            self.panels.show(n_layers, alternate)
+
+    def size_px(self) -> tuple[int, int]:
+        """The picture's width and height in pixels (it changes with the number of layers)."""
+        return self.live.size_px()
+
+    def png(self) -> bytes:
+        """The current picture, PNG bytes."""
+        return self.live.png()
+
+
+def coupling_mask_viewer(n_layers: int = 4, alternate: bool = True) -> FigureBox:
     """Masks of successive coupling layers for vectors and images, with or without alternation
-    (:func:`draw_coupling_masks`).
+    (:func:`draw_coupling_masks`, redrawn in place by a :class:`CouplingMaskViewer`).
 
     Controls, starting at the arguments' values: ``n_layers`` (how many coupling layers to show) and
     ``alternate`` (flip the mask between layers). Without alternation the same entries are copied by
-    every layer and never transformed. Attributes: ``n_layers``, ``alternate``, ``image``.
+    every layer and never transformed. Attributes: ``n_layers``, ``alternate``, ``viewer``, ``image``.
     """
     n_layers = w.IntSlider(value=check_int("n_layers", n_layers, minimum=1, maximum=6), min=1, max=6,
                            description="layers", continuous_update=False)
     alternate = w.Checkbox(value=check_bool("alternate", alternate), description="alternate the mask between layers")
+    viewer = CouplingMaskViewer(6)
 
-    def draw():
-        return draw_coupling_masks(n_layers.value, alternate.value)
+    def update() -> None:
+        viewer.show(n_layers.value, alternate.value)
 
-    return figure_view(draw, {"n_layers": n_layers, "alternate": alternate})
+    box = live_view(viewer.live, {"n_layers": n_layers, "alternate": alternate}, update)
+
+    def resize(_change=None) -> None:  # the picture is shown 1:1: its box follows the figure's size
+        width, height = viewer.size_px()
+        box.image.layout.width, box.image.layout.height = f"{width}px", f"{height}px"
+
+    n_layers.observe(resize, names="value")
+    box.viewer = viewer
+    return box

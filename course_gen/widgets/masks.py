@@ -5,30 +5,71 @@
   paths from input k to output d, zero unless k comes before d in the ordering.
 - :func:`draw_conv_masks`: the (k x k) masks of type A and B; with colour, one mask per pair
   (output colour group, input colour group): R before G before B at the centre pixel.
-- :func:`mask_viewer`: both, with controls (built with ``figure_view``).
+- :func:`mask_viewer`: both, with controls. Its figure holds the panels of every view, built once
+  (:class:`MaskViewer`); a change shows the view's panels and updates their images, ticks and numbers
+  in place (``live_view``).
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.transforms import offset_copy
 
 from course_gen._checks import check_bool, check_choice, check_int
 from course_gen.autoregressive import MASK_TYPES, MaskedConv2d, made_degrees, made_masks
-from course_gen.widgets._figure_view import figure_view
+from course_gen.widgets._figure_view import FigureBox, LiveFigure, live_view
 
-__all__ = ["ORDERINGS", "VIEWS", "draw_conv_masks", "draw_made_masks", "mask_viewer"]
+__all__ = ["ORDERINGS", "VIEWS", "KeptLiveFigure", "MaskViewer", "draw_conv_masks", "draw_made_masks", "mask_viewer"]
 
 #: Orderings :func:`draw_made_masks` offers.
 ORDERINGS = ("natural", "random")
 #: What :func:`mask_viewer` shows.
 VIEWS = ("MADE", "masked convolution")
+#: Dots per inch of the viewer's picture: shown at its own size (1 px : 1 px).
+DPI = 80
+#: The viewer's range of inputs D (MADE has two hidden layers of 2 D units) and kernel sizes.
+VIEWER_INPUTS, VIEWER_KERNELS = (2, 10), (3, 5, 7)
 
 _MASK_COLOURS = ListedColormap(["#f2f2f2", "#1f5fa8"])
 _COLOUR_NAMES = ("R", "G", "B")
+
+
+class KeptLiveFigure(LiveFigure):
+    """A :class:`~course_gen.widgets._figure_view.LiveFigure` whose picture depends only on ``key()`` (the
+    settings shown, hashable): :meth:`png` draws the picture of a key once and keeps the last ``size`` of them
+    with their pixel sizes, so going back to settings seen before costs nothing. Whoever updates the figure
+    may skip keys already kept (``key in kept``)."""
+
+    def __init__(self, figure: Figure, key: Callable[[], Hashable], size: int = 128):
+        super().__init__(figure)
+        self.key, self.size = key, check_int("size", size, minimum=1)
+        self._kept: dict[Hashable, tuple[bytes, tuple[int, int]]] = {}
+
+    def __contains__(self, key) -> bool:
+        return key in self._kept
+
+    def png(self) -> bytes:
+        """The picture of the current key, PNG bytes (drawn now if it is not kept)."""
+        key = self.key()
+        if key not in self._kept:
+            if len(self._kept) >= self.size:
+                del self._kept[next(iter(self._kept))]  # the oldest
+            self._kept[key] = super().png(), self.canvas.get_width_height()
+        return self._kept[key][0]
+
+    def size_px(self) -> tuple[int, int]:
+        """Width and height in pixels of the current key's picture."""
+        self.png()
+        return self._kept[self.key()][1]
 
 
 def _ordering(n_inputs: int, ordering: str, seed: int):
@@ -38,12 +79,103 @@ def _ordering(n_inputs: int, ordering: str, seed: int):
     return torch.randperm(n_inputs, generator=torch.Generator().manual_seed(seed))
 
 
-def _show_mask(ax, mask: torch.Tensor, title: str, row_labels, col_labels) -> None:
-    ax.imshow(mask.numpy(), cmap=_MASK_COLOURS, vmin=0, vmax=1, interpolation="nearest")
-    ax.set_title(title, fontsize=13)
-    ax.set_yticks(range(len(row_labels)), [str(v) for v in row_labels], fontsize=11)
-    ax.set_xticks(range(len(col_labels)), [str(v) for v in col_labels], fontsize=11)
-    ax.tick_params(length=0)
+def _cell_points(ax, rows: int, cols: int) -> float:
+    """The side in points of one cell of a (rows x cols) picture filling ``ax``'s box (equal aspect)."""
+    box = ax.get_position(original=True)
+    width, height = ax.figure.get_size_inches()
+    return 72 * min(box.width * width / cols, box.height * height / rows)
+
+
+def _set_picture(image, picture: np.ndarray) -> None:
+    """New data for ``image`` (any shape): extent and axes limits follow, one unit per cell."""
+    rows, cols = picture.shape
+    image.set_data(picture)
+    image.set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
+    image.axes.set_xlim(-0.5, cols - 0.5)
+    image.axes.set_ylim(rows - 0.5, -0.5)
+
+
+class _CellLabels:
+    """Labels left of every row and under every column of a picture on ``ax`` (up to ``max_rows`` and
+    ``max_cols``): plain texts placed once, cheaper to redraw than tick labels."""
+
+    def __init__(self, ax, max_rows: int, max_cols: int):
+        self.ax = ax
+        left = offset_copy(ax.get_yaxis_transform(), ax.figure, x=-3, units="points")
+        below = offset_copy(ax.get_xaxis_transform(), ax.figure, y=-3, units="points")
+        self.rows = [ax.text(0, row, "", ha="right", va="center", transform=left) for row in range(max_rows)]
+        self.cols = [ax.text(col, 0, "", ha="center", va="top", transform=below) for col in range(max_cols)]
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+    def show(self, row_labels, col_labels) -> None:
+        """Label the rows and columns, as large as the cells allow (at most 11 points)."""
+        if len(row_labels) > len(self.rows) or len(col_labels) > len(self.cols):
+            raise ValueError(f"at most {len(self.rows)} x {len(self.cols)} labels, got "
+                             f"{len(row_labels)} x {len(col_labels)}")
+        size = min(11.0, 0.8 * _cell_points(self.ax, len(row_labels), len(col_labels)))
+        for texts, labels in ((self.rows, row_labels), (self.cols, col_labels)):
+            for index, text in enumerate(texts):
+                text.set_visible(index < len(labels))
+                if index < len(labels):
+                    text.set_text(str(labels[index]))
+                    text.set_fontsize(size)
+
+
+class _MadePanels:
+    """:func:`draw_made_masks`' panels on ``axes`` (one per layer mask, then the product): built once,
+    redrawn by :meth:`show` for any number of inputs up to ``max_inputs``, hidden sizes and ordering."""
+
+    def __init__(self, axes, max_inputs: int, max_hidden: int):
+        self.axes = list(axes)
+        self.images = [ax.imshow(np.zeros((1, 1)), cmap=_MASK_COLOURS, vmin=0, vmax=1, interpolation="nearest")
+                       for ax in self.axes[:-1]]
+        product = self.axes[-1]
+        self.product = product.imshow(np.zeros((1, 1)), cmap="Blues", interpolation="nearest")
+        self.numbers = [product.text(0, 0, "", ha="center", va="center") for _ in range(max_inputs**2)]
+        self.max_inputs = max_inputs
+        units = max(max_inputs, max_hidden)
+        self.labels = [_CellLabels(ax, units, units) for ax in self.axes]
+        product.set_title("paths input -> output\n(sorted by the ordering)", fontsize=13, y=1.0)
+
+    def show(self, n_inputs: int, hidden_sizes, ordering: str, seed: int) -> None:
+        """Masks for ``n_inputs`` inputs (at most ``max_inputs``), ``hidden_sizes`` (one per hidden panel)."""
+        n_inputs = check_int("n_inputs", n_inputs, minimum=2, maximum=self.max_inputs)
+        seed = check_int("seed", seed, minimum=0)
+        degrees = made_degrees(n_inputs, hidden_sizes, _ordering(n_inputs, ordering, seed), seed)
+        masks = made_masks(degrees)
+        if len(masks) != len(self.images):
+            raise ValueError(f"these panels show {len(self.images) - 1} hidden layers, got {len(masks) - 1}")
+        layer_names = [f"h{l}" for l in range(1, len(masks))] + ["output"]
+        below_names = ["input"] + layer_names[:-1]
+        for index, (image, mask) in enumerate(zip(self.images, masks)):
+            last = index == len(masks) - 1
+            _set_picture(image, mask.numpy())
+            image.axes.set_title(f"{below_names[index]} -> {layer_names[index]}\n"
+                                 f"M = [m(out) {'>' if last else '>='} m(in)]", fontsize=13, y=1.0)
+            self.labels[index].show(degrees[0 if last else index + 1].tolist(), degrees[index].tolist())
+        product = masks[-1]
+        for mask in reversed(masks[:-1]):
+            product = product @ mask
+        order = torch.argsort(degrees[0])
+        self._show_product(product[order][:, order].numpy(), [f"x{int(k)}" for k in order])
+
+    def _show_product(self, paths: np.ndarray, labels) -> None:
+        """The path counts (sorted by the ordering) as colours and numbers (white on the darker half)."""
+        _set_picture(self.product, paths)
+        top = float(paths.max())
+        self.product.set_clim(float(paths.min()), top)
+        self.labels[-1].show(labels, labels)
+        size = min(11.0, 0.45 * _cell_points(self.product.axes, *paths.shape))
+        cells = list(np.ndenumerate(paths))
+        for index, text in enumerate(self.numbers):
+            text.set_visible(index < len(cells))
+            if index < len(cells):
+                (row, col), value = cells[index]
+                text.set_position((col, row))
+                text.set_text(f"{int(value)}")
+                text.set_color("white" if value > top / 2 else "black")
+                text.set_fontsize(size)
 
 
 def draw_made_masks(n_inputs: int = 5, hidden_sizes=(8, 8), ordering: str = "natural", seed: int = 0):
@@ -55,39 +187,58 @@ def draw_made_masks(n_inputs: int = 5, hidden_sizes=(8, 8), ordering: str = "nat
     """
     n_inputs = check_int("n_inputs", n_inputs, minimum=2, maximum=32)
     seed = check_int("seed", seed, minimum=0)
-    degrees = made_degrees(n_inputs, hidden_sizes, _ordering(n_inputs, ordering, seed), seed)
-    masks = made_masks(degrees)
-    product = masks[-1]
-    for mask in reversed(masks[:-1]):
-        product = product @ mask
-    fig, axes = plt.subplots(1, len(masks) + 1, figsize=(3.4 * (len(masks) + 1), 4.2))
-    layer_names = [f"h{l}" for l in range(1, len(masks))] + ["output"]
-    below_names = ["input"] + layer_names[:-1]
-    for index, (ax, mask) in enumerate(zip(axes, masks)):
-        rule = ">" if index == len(masks) - 1 else ">="
-        _show_mask(ax, mask, f"{below_names[index]} -> {layer_names[index]}\nM = [m(out) {rule} m(in)]",
-                   degrees[index + 1 if index < len(masks) - 1 else 0].tolist(), degrees[index].tolist())
-    order = torch.argsort(degrees[0])
-    sorted_product = product[order][:, order]
-    last = axes[-1]
-    last.imshow(sorted_product.numpy(), cmap="Blues", interpolation="nearest")
-    for (row, col), value in np.ndenumerate(sorted_product.numpy()):
-        last.text(col, row, f"{int(value)}", ha="center", va="center", fontsize=11,
-                  color="white" if value > sorted_product.max() / 2 else "black")
-    labels = [f"x{int(k)}" for k in order]
-    last.set_xticks(range(n_inputs), labels, fontsize=11)
-    last.set_yticks(range(n_inputs), labels, fontsize=11)
-    last.set_title("paths input -> output\n(sorted by the ordering)", fontsize=13)
-    fig.text(0.5, -0.02, "rows: units of the layer above (degree on the left); columns: units below",
-             ha="center", fontsize=12)
+    check_choice("ordering", ordering, ORDERINGS)
+    degrees = made_degrees(n_inputs, hidden_sizes)  # checks hidden_sizes
+    fig, axes = plt.subplots(1, len(degrees) + 1, figsize=(3.4 * (len(degrees) + 1), 4.2))  # masks and product
+    _MadePanels(axes, n_inputs, max(len(d) for d in degrees)).show(n_inputs, hidden_sizes, ordering, seed)
+    fig.text(0.5, -0.02, _MADE_NOTE, ha="center", fontsize=12)
     fig.tight_layout()
     return fig
 
 
-def _conv_masks(kernel_size: int, colour: bool, mask_type: str) -> torch.Tensor:
+_MADE_NOTE = "rows: units of the layer above (degree on the left); columns: units below"
+
+
+@functools.lru_cache(maxsize=16)
+def _conv_masks(kernel_size: int, colour: bool, mask_type: str) -> np.ndarray:
     """(out, in, k, k) mask of a MaskedConv2d with one channel per colour group."""
     channels = 3 if colour else 1
-    return MaskedConv2d(channels, channels, kernel_size, mask_type, groups=channels).mask
+    return MaskedConv2d(channels, channels, kernel_size, mask_type, groups=channels).mask.numpy()
+
+
+class _ConvPanels:
+    """:func:`draw_conv_masks`' panels: ``axes[type][out group][in group]`` (1 x 1 or 3 x 3 per type), each
+    mask with its centre framed in red; built once, redrawn by :meth:`show` for any kernel size."""
+
+    def __init__(self, axes, colour: bool):
+        self.axes, self.colour = axes, colour
+        self.images, self.centres = [], []
+        for grid in axes:
+            for out_group, row in enumerate(grid):
+                for in_group, ax in enumerate(row):
+                    self.images.append(ax.imshow(np.zeros((1, 1)), cmap=_MASK_COLOURS, vmin=0, vmax=1,
+                                                 interpolation="nearest"))
+                    self.centres.append(ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="red",
+                                                               linewidth=1.5)))
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                    if colour and out_group == 0:
+                        ax.set_title(f"in {_COLOUR_NAMES[in_group]}", fontsize=12, y=1.0)
+                    if colour and in_group == 0:
+                        ax.set_ylabel(f"out {_COLOUR_NAMES[out_group]}", fontsize=12)
+
+    def show(self, kernel_size: int) -> None:
+        """The masks of a ``kernel_size`` masked convolution."""
+        centre = kernel_size // 2
+        pictures = [mask for mask_type in MASK_TYPES for row in _conv_masks(kernel_size, self.colour, mask_type)
+                    for mask in row]
+        for image, rectangle, picture in zip(self.images, self.centres, pictures):
+            _set_picture(image, picture)
+            rectangle.set_xy((centre - 0.5, centre - 0.5))
+
+
+def _type_title(mask_type: str) -> str:
+    return f"type {mask_type}" + (" (first layer)" if mask_type == "A" else " (later layers)")
 
 
 def draw_conv_masks(kernel_size: int = 5, colour: bool = False):
@@ -99,39 +250,83 @@ def draw_conv_masks(kernel_size: int = 5, colour: bool = False):
     """
     kernel_size = check_int("kernel_size", kernel_size, minimum=1, maximum=11)
     check_bool("colour", colour)
+    _conv_masks(kernel_size, colour, "A")  # checks the kernel size
     channels = 3 if colour else 1
-    centre = kernel_size // 2
     fig = plt.figure(figsize=(8.5, 4.4) if colour else (6.0, 3.2))
     outer = fig.add_gridspec(1, 2, wspace=0.25)
+    axes = []
     for column, mask_type in enumerate(MASK_TYPES):
-        masks = _conv_masks(kernel_size, colour, mask_type)
         inner = outer[column].subgridspec(channels, channels, wspace=0.15, hspace=0.3)
-        for out_group in range(channels):
-            for in_group in range(channels):
-                ax = fig.add_subplot(inner[out_group, in_group])
-                ax.imshow(masks[out_group, in_group].numpy(), cmap=_MASK_COLOURS, vmin=0, vmax=1,
-                          interpolation="nearest")
-                ax.add_patch(plt.Rectangle((centre - 0.5, centre - 0.5), 1, 1, fill=False, edgecolor="red",
-                                           linewidth=1.5))
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if colour:
-                    if out_group == 0:
-                        ax.set_title(f"in {_COLOUR_NAMES[in_group]}", fontsize=12)
-                    if in_group == 0:
-                        ax.set_ylabel(f"out {_COLOUR_NAMES[out_group]}", fontsize=12)
-        fig.text(0.30 + 0.43 * column, 0.98 if colour else 1.0,
-                 f"type {mask_type}" + (" (first layer)" if mask_type == "A" else " (later layers)"),
-                 ha="center", fontsize=14)
+        axes.append([[fig.add_subplot(inner[o, i]) for i in range(channels)] for o in range(channels)])
+        fig.text(0.30 + 0.43 * column, 0.98 if colour else 1.0, _type_title(mask_type), ha="center", fontsize=14)
+    _ConvPanels(axes, colour).show(kernel_size)
     return fig
 
 
-def mask_viewer(n_inputs: int = 5, kernel_size: int = 5) -> w.VBox:
+class MaskViewer:
+    """The state of :func:`mask_viewer`: one figure holding the panels of every view, built once.
+
+    The MADE panels (input -> h1, h1 -> h2, h2 -> output with hidden layers of 2 D units, and the
+    paths), the grey-level masks of type A and B, and their colour versions (3 x 3 per type) share one
+    canvas; :meth:`show` makes one view visible and updates it in place. :meth:`png` renders the
+    picture at its own size (``DPI``); the pictures of settings seen before are kept (:class:`KeptLiveFigure`).
+    """
+
+    def __init__(self):
+        fig = Figure(figsize=(11, 4.0), dpi=DPI)
+        self.made = _MadePanels([fig.add_axes((0.035 + 0.245 * k, 0.13, 0.2, 0.62)) for k in range(4)],
+                                VIEWER_INPUTS[1], 2 * VIEWER_INPUTS[1])
+        self.made_note = fig.text(0.5, 0.02, _MADE_NOTE, ha="center", fontsize=12)
+        self.grey = _ConvPanels([[[fig.add_axes((left, 0.05, 0.25, 0.7))]] for left in (0.175, 0.575)], False)
+        self.colour = _ConvPanels([self._colour_grid(fig, left) for left in (0.12, 0.58)], True)
+        self.type_titles = [fig.text(centre, 0.88, _type_title(t), ha="center", fontsize=14)
+                            for centre, t in zip((0.3, 0.7), MASK_TYPES)]
+        self.settings = ()
+        self.figure, self.live = fig, KeptLiveFigure(fig, lambda: self.settings)
+        self.show()
+
+    @staticmethod
+    def _colour_grid(fig, left: float):
+        grid = fig.add_gridspec(3, 3, left=left, right=left + 0.3, bottom=0.03, top=0.76, wspace=0.15, hspace=0.3)
+        return [[fig.add_subplot(grid[o, i]) for i in range(3)] for o in range(3)]
+
+    def show(self, view: str = "MADE", n_inputs: int = 5, ordering: str = "natural", seed: int = 0,
+             kernel_size: int = 5, colour: bool = False) -> None:
+        """Show ``view`` (:data:`VIEWS`): MADE with ``n_inputs``, ``ordering`` and ``seed``, or the masked
+        convolution of ``kernel_size`` (3, 5 or 7), per colour group with ``colour``."""
+        check_choice("view", view, VIEWS)
+        n_inputs = check_int("n_inputs", n_inputs, minimum=VIEWER_INPUTS[0], maximum=VIEWER_INPUTS[1])
+        if check_int("kernel_size", kernel_size, minimum=3, maximum=7) not in VIEWER_KERNELS:
+            raise ValueError(f"kernel_size must be one of {VIEWER_KERNELS}, got {kernel_size}")
+        check_bool("colour", colour)
+        self.settings = (view, n_inputs, ordering, seed) if view == "MADE" else (view, kernel_size, colour)
+        if self.settings in self.live:
+            return  # drawn before: png() gives the kept picture
+        conv = self.colour if colour else self.grey
+        if view == "MADE":
+            self.made.show(n_inputs, (2 * n_inputs, 2 * n_inputs), ordering, seed)
+        else:
+            conv.show(kernel_size)
+        for panels, shown in ((self.made, view == "MADE"), (self.grey, view != "MADE" and conv is self.grey),
+                              (self.colour, view != "MADE" and conv is self.colour)):
+            for ax in np.ravel(panels.axes):
+                ax.set_visible(shown)
+        self.made_note.set_visible(view == "MADE")
+        for text in self.type_titles:
+            text.set_visible(view != "MADE")
+
+    def png(self) -> bytes:
+        """The current picture, PNG bytes."""
+        return self.live.png()
+
+
+def mask_viewer(n_inputs: int = 5, kernel_size: int = 5) -> FigureBox:
     """Masks of MADE (layer masks and their product) or of masked convolutions (types A and B).
 
     Attributes for tests and notebooks: ``view`` ("MADE" or "masked convolution"), ``n_inputs``,
     ``ordering`` ("natural"/"random"), ``seed`` (MADE's degrees and random ordering),
-    ``kernel_size``, ``colour`` (per colour group) and ``image`` (the PNG drawn last).
+    ``kernel_size``, ``colour`` (per colour group), ``viewer`` (the state, :class:`MaskViewer`) and
+    ``image`` (the picture).
     """
     n_inputs = check_int("n_inputs", n_inputs, minimum=2, maximum=10)
     kernel_size = check_int("kernel_size", kernel_size, minimum=3, maximum=7)
@@ -139,15 +334,16 @@ def mask_viewer(n_inputs: int = 5, kernel_size: int = 5) -> w.VBox:
     inputs = w.IntSlider(value=n_inputs, min=2, max=10, description="inputs D", continuous_update=False)
     ordering = w.ToggleButtons(options=ORDERINGS, value="natural", description="ordering")
     seed = w.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False)
-    kernel = w.Dropdown(options=[3, 5, 7], value=kernel_size if kernel_size in (3, 5, 7) else 5,
+    kernel = w.Dropdown(options=VIEWER_KERNELS, value=kernel_size if kernel_size in VIEWER_KERNELS else 5,
                         description="kernel")
     colour = w.Checkbox(value=False, description="colour (R, G, B groups)")
+    viewer = MaskViewer()
 
-    def draw():
-        if view.value == "MADE":
-            return draw_made_masks(inputs.value, (2 * inputs.value, 2 * inputs.value), ordering.value, seed.value)
-        return draw_conv_masks(kernel.value, colour.value)
+    def update() -> None:
+        viewer.show(view.value, inputs.value, ordering.value, seed.value, kernel.value, colour.value)
 
     controls = {"view": view, "n_inputs": inputs, "ordering": ordering, "seed": seed,
                 "kernel_size": kernel, "colour": colour}
-    return figure_view(draw, controls, rows=[[view], [inputs, ordering, seed], [kernel, colour]])
+    box = live_view(viewer.live, controls, update, rows=[[view], [inputs, ordering, seed], [kernel, colour]])
+    box.viewer = viewer
+    return box
