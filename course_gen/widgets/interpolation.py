@@ -24,6 +24,7 @@ import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from course_gen._checks import (check_choice, check_int, check_nonnegative, check_ordered_pair, check_probability,
@@ -31,7 +32,10 @@ from course_gen._checks import (check_choice, check_int, check_nonnegative, chec
 from course_gen.latent import PATHS, check_codes, check_t, interpolation_path, lerp, slerp
 from course_gen.plotting import make_grid
 from course_gen.runtime import model_device
-from course_gen.widgets._figure_view import figure_view
+from course_gen.widgets._figure_view import FigureBox, LiveFigure, live_view
+
+#: Dots per inch of the widgets' pictures: they are shown at their own size (1 px : 1 px).
+DPI = 90
 
 __all__ = [
     "PATHS",
@@ -116,35 +120,173 @@ def _decode_images(decode, codes: torch.Tensor, image_shape) -> torch.Tensor:
 # ============================================================================ drawing
 
 
-def _show(ax, image: torch.Tensor, title: str, vmin: float, vmax: float) -> None:
+def _shown(array: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """What a picture is shown as: grey ``(H, W)`` as it is (``vmin``..``vmax`` black..white), RGB
+    ``(H, W, 3)`` mapped from ``vmin``..``vmax`` to [0, 1]."""
+    return array if array.ndim == 2 else np.clip((array - vmin) / (vmax - vmin), 0, 1)
+
+
+def _image_array(image: torch.Tensor, vmin: float, vmax: float) -> np.ndarray:
+    """One image ``(C, H, W)`` as shown (:func:`_shown`)."""
     array = image.numpy()
-    if array.shape[0] == 1:
-        ax.imshow(array[0], cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
-    else:
-        ax.imshow(
-            np.clip((np.transpose(array, (1, 2, 0)) - vmin) / (vmax - vmin), 0, 1), interpolation="nearest"
-        )
-    ax.set_title(title, fontsize=12)
+    return _shown(array[0] if array.shape[0] == 1 else np.transpose(array, (1, 2, 0)), vmin, vmax)
+
+
+def _bare(ax, title: str, **title_kwargs):
+    """No ticks; returns the title ``Text``."""
     ax.set_xticks([])
     ax.set_yticks([])
+    return ax.set_title(title, fontsize=12, **title_kwargs)
 
 
-def _filmstrip(ax, frames: torch.Tensor, current: int, title: str, vmin: float, vmax: float) -> None:
-    """Frames side by side, the one nearest the slider framed in red."""
-    grid = make_grid(frames, nrow=len(frames), pad=1, pad_value=vmax)
-    if grid.ndim == 2:
-        ax.imshow(grid, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
-    else:
-        ax.imshow(np.clip((grid - vmin) / (vmax - vmin), 0, 1), interpolation="nearest")
+def _show(ax, image: torch.Tensor, title: str, vmin: float, vmax: float):
+    """``image`` ``(C, H, W)`` on ``ax`` without ticks, titled; returns the ``AxesImage`` and the title."""
+    shown = ax.imshow(_image_array(image, vmin, vmax), cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+    return shown, _bare(ax, title)
+
+
+def _filmstrip(ax, frames: torch.Tensor, current: int, title: str, vmin: float, vmax: float):
+    """Frames side by side, the one nearest the slider framed in red; returns the ``AxesImage``, the red
+    ``Rectangle`` and the title."""
+    grid = _shown(make_grid(frames, nrow=len(frames), pad=1, pad_value=vmax), vmin, vmax)
+    shown = ax.imshow(grid, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
     height, width = frames.shape[-2:]
-    ax.add_patch(
-        Rectangle(
-            (current * (width + 1) - 0.5, -0.5), width, height, fill=False, edgecolor="red", linewidth=2.5
-        )
+    frame = ax.add_patch(
+        Rectangle((current * (width + 1) - 0.5, -0.5), width, height, fill=False, edgecolor="red", linewidth=2.5)
     )
-    ax.set_title(title, fontsize=12, loc="left")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    return shown, frame, _bare(ax, title, loc="left")
+
+
+def _decoded_title(path: str, t: float, norm: float) -> str:
+    return f"decoded, {path}\nt = {t:.2f}, |z| = {norm:.2f}"
+
+
+class _InterpolationPicture:
+    """The figure of :func:`draw_interpolation`, laid out once on a figure by :meth:`build`; :meth:`show`
+    moves it to a path and a ``t``.
+
+    The decodings along a path are computed once, in one batch: the filmstrip's ``frames`` and the image
+    at each of ``ts`` (the slider's positions); any other ``t`` is decoded when first shown, and kept.
+    ``moving`` lists what changes with ``t`` (the decoded image and the pixel blend with their titles and
+    frames, the red frames on the filmstrips); the rest changes only with the path.
+    """
+
+    def __init__(self, decode, z_a, z_b, x_a, x_b, frames: int, image_shape, vmin: float, vmax: float,
+                 path: str, t: float, ts=()):
+        self.decode, self.z_a, self.z_b = decode, _single_code(z_a), _single_code(z_b)
+        self.frames, self.image_shape, self.vmin, self.vmax = frames, image_shape, vmin, vmax
+        self.frame_ts = torch.linspace(0, 1, frames, dtype=torch.float64)
+        self.ts = torch.tensor([float(s) for s in ts], dtype=torch.float64)
+        self._paths: dict[str, tuple[torch.Tensor, dict[float, tuple[torch.Tensor, float]]]] = {}
+        self.path, self.t = path, t
+        shape = tuple(self.decoded(path, t)[0].shape)
+        self.ends = None if x_a is None else (_single_image(x_a, shape, "x_a"), _single_image(x_b, shape, "x_b"))
+
+    # ------------------------------------------------------------------ decoding, cached
+
+    def path_frames(self, path: str) -> torch.Tensor:
+        """The filmstrip's decoded frames along ``path``, ``(frames, C, H, W)``."""
+        return self._decode_path(path)[0]
+
+    def decoded(self, path: str, t: float) -> tuple[torch.Tensor, float]:
+        """The decoding of ``z(t)`` along ``path`` ``(C, H, W)`` and the norm ``|z(t)|``."""
+        at = self._decode_path(path)[1]
+        if t not in at:
+            at[t] = self._decode(path, torch.tensor([t], dtype=torch.float64))[0]
+        return at[t]
+
+    def _decode(self, path: str, ts: torch.Tensor) -> list[tuple[torch.Tensor, float]]:
+        codes = interpolation_path(self.z_a, self.z_b, ts, path)
+        images = _decode_images(self.decode, codes, self.image_shape)
+        norms = codes.reshape(len(ts), -1).double().norm(dim=1).tolist()
+        return list(zip(images, norms))
+
+    def _decode_path(self, path: str):
+        if path not in self._paths:
+            decoded = self._decode(path, torch.cat([self.frame_ts, self.ts, torch.tensor([self.t], dtype=torch.float64)]))
+            frames = torch.stack([image for image, _ in decoded[:self.frames]])
+            at = dict(zip([*self.ts.tolist(), self.t], decoded[self.frames:]))
+            self._paths[path] = frames, at
+        return self._paths[path]
+
+    # ------------------------------------------------------------------ picture
+
+    def _top_panels(self) -> list[tuple[torch.Tensor, str]]:
+        frames, t = self.path_frames(self.path), self.t
+        image, norm = self.decoded(self.path, t)
+        current = (image, _decoded_title(self.path, t, norm))
+        if self.ends is None:
+            return [(frames[0], "decode(z_a)"), current, (frames[-1], "decode(z_b)")]
+        end_a, end_b = self.ends
+        return [(end_a, "x_a"), current, ((1 - t) * end_a + t * end_b, f"pixel blend\nt = {t:.2f}"), (end_b, "x_b")]
+
+    def build(self, figure):
+        """Lay the picture out on ``figure`` (empty) at the current path and ``t``; returns the figure."""
+        self.figure = figure
+        top = self._top_panels()
+        strips = 1 if self.ends is None else 2
+        grid = figure.add_gridspec(1 + strips, len(top), height_ratios=[2.6] + [1.0] * strips, hspace=0.45,
+                                   left=0.03, right=0.97, bottom=0.03, top=0.88)
+        panels = [_show(figure.add_subplot(grid[0, column]), image, title, self.vmin, self.vmax)
+                  for column, (image, title) in enumerate(top)]
+        current = self._frame_index(self.t)
+        strip = _filmstrip(figure.add_subplot(grid[1, :]), self.path_frames(self.path), current,
+                           f"latent path ({self.path})", self.vmin, self.vmax)
+        self.latent_strip, self.strip_title = strip[0], strip[2]
+        self.red_frames = [strip[1]]
+        moving_panels = [panels[1]]
+        if self.ends is not None:
+            blend_frames = torch.stack([(1 - s) * self.ends[0] + s * self.ends[1] for s in self.frame_ts.tolist()])
+            self.red_frames.append(_filmstrip(figure.add_subplot(grid[2, :]), blend_frames, current, "pixel path",
+                                              self.vmin, self.vmax)[1])
+            moving_panels.append(panels[2])
+        self.current, self.blend = moving_panels[0], moving_panels[1] if self.ends is not None else None
+        spines = [spine for artist, _ in moving_panels for spine in artist.axes.spines.values()]
+        strip_spines = [spine for frame in self.red_frames for spine in frame.axes.spines.values()]
+        self.moving = [*(artist for pair in moving_panels for artist in pair), *spines, *self.red_frames,
+                       *strip_spines]
+        return figure
+
+    def _frame_index(self, t: float) -> int:
+        return int(round(t * (self.frames - 1)))
+
+    def show(self, path: str, t: float) -> bool:
+        """Move the picture to ``t`` along ``path``; True when the path changed (the filmstrip, a static part)."""
+        new_path, self.path, self.t = path != self.path, path, t
+        image, norm = self.decoded(path, t)
+        self.current[0].set_data(_image_array(image, self.vmin, self.vmax))
+        self.current[1].set_text(_decoded_title(path, t, norm))
+        if self.blend is not None:
+            end_a, end_b = self.ends
+            self.blend[0].set_data(_image_array((1 - t) * end_a + t * end_b, self.vmin, self.vmax))
+            self.blend[1].set_text(f"pixel blend\nt = {t:.2f}")
+        width = self.path_frames(path).shape[-1]
+        for frame in self.red_frames:
+            frame.set_x(self._frame_index(t) * (width + 1) - 0.5)
+        if new_path:
+            grid = make_grid(self.path_frames(path), nrow=self.frames, pad=1, pad_value=self.vmax)
+            self.latent_strip.set_data(_shown(grid, self.vmin, self.vmax))
+            self.strip_title.set_text(f"latent path ({path})")
+        return new_path
+
+
+def _figure_height(x_a) -> float:
+    """Inches: the top row and one filmstrip, or two with the pixel path."""
+    return 3.2 + 1.1 * (1 if x_a is None else 2)
+
+
+def _check_interpolation(decode, z_a, z_b, path, vmin, vmax, frames, image_shape, x_a, x_b):
+    """The checks :func:`draw_interpolation` and :func:`interpolation` share; returns the checked
+    ``vmin, vmax, frames, image_shape``."""
+    _check_decode(decode)
+    check_codes(z_a, z_b)
+    check_choice("path", path, PATHS)
+    vmin, vmax = check_ordered_pair("vmin", vmin, "vmax", vmax)
+    frames = check_int("frames", frames, minimum=2, maximum=32)
+    image_shape = _check_image_shape(image_shape)
+    if (x_a is None) != (x_b is None):
+        raise ValueError("give both x_a and x_b (the two images) or neither")
+    return vmin, vmax, frames, image_shape
 
 
 def draw_interpolation(
@@ -160,61 +302,19 @@ def draw_interpolation(
     vmin: float = 0.0,
     vmax: float = 1.0,
 ):
-    """The figure :func:`interpolation` shows for slider position ``t`` and ``path``.
+    """The figure :func:`interpolation` shows for slider position ``t`` and ``path`` (a new pyplot figure).
 
     Top: ``x_a`` (or the decoding of ``z_a``), the decoding of ``z(t)`` with its norm, the
     pixel blend ``(1 - t) x_a + t x_b`` (when both images are given), ``x_b``. Bottom: the
     whole latent path (and the pixel path) in ``frames`` steps, the frame nearest ``t`` in red.
     """
-    _check_decode(decode)
-    check_codes(z_a, z_b)
-    check_choice("path", path, PATHS)
-    vmin, vmax = check_ordered_pair("vmin", vmin, "vmax", vmax)
+    vmin, vmax, frames, image_shape = _check_interpolation(decode, z_a, z_b, path, vmin, vmax, frames, image_shape,
+                                                           x_a, x_b)
     ts, scalar = check_t(t)
     if not scalar:
         raise ValueError(f"t must be one number in [0, 1] (the slider position), got {ts.tolist()}")
-    t = float(ts[0])
-    frames = check_int("frames", frames, minimum=2, maximum=32)
-    image_shape = _check_image_shape(image_shape)
-    have_images = x_a is not None and x_b is not None
-    if (x_a is None) != (x_b is None):
-        raise ValueError("give both x_a and x_b (the two images) or neither")
-
-    z_a, z_b = _single_code(z_a), _single_code(z_b)
-    frame_ts = torch.linspace(0, 1, frames, dtype=torch.float64)
-    codes = interpolation_path(z_a, z_b, torch.cat([frame_ts, ts]), path)  # (frames + 1, *code shape)
-    decoded = _decode_images(decode, codes, image_shape)
-    path_frames, current_image = decoded[:-1], decoded[-1]
-    norm = float(codes[-1].double().norm())
-    current = int(round(t * (frames - 1)))
-
-    if have_images:
-        end_a = _single_image(x_a, tuple(current_image.shape), "x_a")
-        end_b = _single_image(x_b, tuple(current_image.shape), "x_b")
-        blend = (1 - t) * end_a + t * end_b
-        blend_frames = torch.stack([(1 - s) * end_a + s * end_b for s in frame_ts.tolist()])
-        top = [
-            (end_a, "x_a"),
-            (current_image, f"decoded, {path}\nt = {t:.2f}, |z| = {norm:.2f}"),
-            (blend, f"pixel blend\nt = {t:.2f}"),
-            (end_b, "x_b"),
-        ]
-    else:
-        top = [
-            (path_frames[0], "decode(z_a)"),
-            (current_image, f"decoded, {path}\nt = {t:.2f}, |z| = {norm:.2f}"),
-            (path_frames[-1], "decode(z_b)"),
-        ]
-
-    strips = 2 if have_images else 1
-    fig = plt.figure(figsize=(8.0, 3.2 + 1.1 * strips))
-    grid = fig.add_gridspec(1 + strips, len(top), height_ratios=[2.6] + [1.0] * strips, hspace=0.45)
-    for column, (image, title) in enumerate(top):
-        _show(fig.add_subplot(grid[0, column]), image, title, vmin, vmax)
-    _filmstrip(fig.add_subplot(grid[1, :]), path_frames, current, f"latent path ({path})", vmin, vmax)
-    if have_images:
-        _filmstrip(fig.add_subplot(grid[2, :]), blend_frames, current, "pixel path", vmin, vmax)
-    return fig
+    picture = _InterpolationPicture(decode, z_a, z_b, x_a, x_b, frames, image_shape, vmin, vmax, path, float(ts[0]))
+    return picture.build(plt.figure(figsize=(8.0, _figure_height(x_a))))
 
 
 def interpolation(
@@ -229,25 +329,28 @@ def interpolation(
     frames: int = 9,
     vmin: float = 0.0,
     vmax: float = 1.0,
-) -> w.VBox:
+) -> FigureBox:
     """A widget walking from ``z_a`` (t = 0) to ``z_b`` (t = 1) and showing ``decode(z(t))``.
 
     ``z_a``, ``z_b``: codes of the same shape ``(k,)`` (or ``(1, k)``). ``x_a``, ``x_b``
     (optional): the two images, for the pixel-space blend ``(1 - t) x_a + t x_b`` next to the
     decoded image. ``steps``: slider positions ``0, 1/steps, ..., 1``.
 
+    The picture is :func:`draw_interpolation`'s, drawn once and redrawn in place: each path is decoded
+    once (all slider positions in one batch), a move of ``t`` redraws only what moves.
+
     Attributes for tests and notebooks: ``slider`` (t in [0, 1]), ``play`` (an
     ``ipywidgets.Play`` counting 0..steps, kept in step with the slider), ``path``
     (ToggleButtons ``"linear"``/``"spherical"``, see :func:`lerp` and :func:`slerp`) and
-    ``image`` (an ``ipywidgets.Image`` with the PNG drawn last by :func:`draw_interpolation`).
+    ``image`` (an ``ipywidgets.Image`` with the current picture as PNG); ``picture`` (the decodings and the
+    figure's artists) and ``live`` (the :class:`~course_gen.widgets._figure_view.LiveFigure`).
     """
-    _check_decode(decode)
-    check_codes(z_a, z_b)
     steps = check_int("steps", steps, minimum=1, maximum=1000)
-    check_choice("path", path, PATHS)
-    vmin, vmax = check_ordered_pair("vmin", vmin, "vmax", vmax)
-    image_shape = _check_image_shape(image_shape)
-    draw_kwargs = dict(x_a=x_a, x_b=x_b, frames=frames, image_shape=image_shape, vmin=vmin, vmax=vmax)
+    vmin, vmax, frames, image_shape = _check_interpolation(decode, z_a, z_b, path, vmin, vmax, frames, image_shape,
+                                                           x_a, x_b)
+    picture = _InterpolationPicture(decode, z_a, z_b, x_a, x_b, frames, image_shape, vmin, vmax, path, 0.0,
+                                    ts=[i / steps for i in range(steps + 1)])
+    live = LiveFigure(picture.build(Figure(figsize=(8.0, _figure_height(x_a)), dpi=DPI)), picture.moving)
 
     slider = w.FloatSlider(
         value=0.0,
@@ -268,14 +371,16 @@ def interpolation(
     def slider_moved(change):
         play.value = int(round(change["new"] * steps))
 
+    def update() -> None:
+        if picture.show(path_buttons.value, slider.value):
+            live.invalidate()
+
     play.observe(play_moved, names="value")
     slider.observe(slider_moved, names="value")
-    return figure_view(
-        lambda: draw_interpolation(decode, z_a, z_b, slider.value, path_buttons.value, **draw_kwargs),
-        {"slider": slider, "path": path_buttons},
-        others={"play": play},
-        rows=[[play, slider], [path_buttons]],
-    )
+    box = live_view(live, {"slider": slider, "path": path_buttons}, update, others={"play": play},
+                    rows=[[play, slider], [path_buttons]])
+    box.picture, box.live = picture, live
+    return box
 
 
 # ============================================================================ 2-D latent map
@@ -450,12 +555,14 @@ def latent_explorer(
     image_shape=None,
     vmin: float = 0.0,
     vmax: float = 1.0,
-) -> w.VBox:
+) -> FigureBox:
     """Two sliders pick a 2-D code ``(z1, z2)`` within ``extent`` (as in :func:`latent_map`;
     by default half the data's width beyond it on each side, so one can leave the data);
     the figure shows the code on the map of the data's codes (left) and its decoding (right).
+    The map is drawn once; a move redraws the star and the decoded image over it.
 
-    Attributes: ``z1``, ``z2`` (FloatSliders) and ``image`` (the ``ipywidgets.Image`` redrawn).
+    Attributes: ``z1``, ``z2`` (FloatSliders), ``image`` (the ``ipywidgets.Image`` redrawn) and ``live``
+    (the :class:`~course_gen.widgets._figure_view.LiveFigure`).
     """
     _check_decode(decode)
     xlim, ylim = _resolve_extent(extent, codes, margin)
@@ -464,16 +571,27 @@ def latent_explorer(
     points, point_labels = _codes_2d(codes, labels)
     z1, z2 = _axis_slider("z1", xlim), _axis_slider("z2", ylim)
 
-    def draw():
+    fig = Figure(figsize=(9.5, 4.2), dpi=DPI)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1], "left": 0.07, "right": 0.98,
+                                                   "bottom": 0.12, "top": 0.9, "wspace": 0.12})
+    _scatter_codes(left, points, point_labels, xlim, ylim)
+    (marker,) = left.plot([z1.value], [z2.value], marker="*", color="red", markersize=18, markeredgecolor="black")
+    left.set_xlim(xlim[0], xlim[1])
+    left.set_ylim(ylim[0], ylim[1])
+    def decoded_code() -> tuple[torch.Tensor, str]:
         code = torch.tensor([[z1.value, z2.value]], dtype=torch.float32)
-        decoded = _decode_images(decode, code, image_shape)[0]
-        fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1.4, 1]})
-        _scatter_codes(left, points, point_labels, xlim, ylim)
-        left.plot([z1.value], [z2.value], marker="*", color="red", markersize=18, markeredgecolor="black")
-        left.set_xlim(xlim[0], xlim[1])
-        left.set_ylim(ylim[0], ylim[1])
-        _show(right, decoded, f"decode(({z1.value:.1f}, {z2.value:.1f}))", vmin, vmax)
-        fig.tight_layout()
-        return fig
+        return _decode_images(decode, code, image_shape)[0], f"decode(({z1.value:.1f}, {z2.value:.1f}))"
 
-    return figure_view(draw, {"z1": z1, "z2": z2})
+    decoded, title = _show(right, *decoded_code(), vmin, vmax)
+    # the map is drawn once; the star, the decoded image (with its frame) and its title move
+    live = LiveFigure(fig, [marker, decoded, *right.spines.values(), title])
+
+    def update() -> None:
+        image, text = decoded_code()
+        marker.set_data([z1.value], [z2.value])
+        decoded.set_data(_image_array(image, vmin, vmax))
+        title.set_text(text)
+
+    box = live_view(live, {"z1": z1, "z2": z2}, update)
+    box.live = live
+    return box
