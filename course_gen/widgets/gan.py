@@ -53,9 +53,13 @@ HEATMAP_SIZE, SHOWN_SAMPLES, SHOWN_ARROWS, GRID_LINES = 70, 300, 60, 9
 TRAINING_POINTS = 4000
 #: The figure's size in inches and the widget's dots per inch (shown 1:1: 882 x 386 pixels).
 FIGSIZE, DPI = (10.5, 4.6), 84
-#: A play tick (training and redraw) should take FRAME_SECONDS (5 frames a second): it trains for what the
-#: last redraw left of that, between MIN_PLAY_SECONDS and PLAY_SECONDS (and always at least one step).
-FRAME_SECONDS, PLAY_SECONDS, MIN_PLAY_SECONDS = 0.19, 0.12, 0.02
+#: The play button ticks every PLAY_INTERVAL_MS (5 frames a second). A tick (training and redraw) must end
+#: BACKLOG_GAP_S before the next one arrives, or that one is dropped as queued (FreshTicks): it takes
+#: FRAME_SECONDS, training for what the last redraw left of them, between MIN_PLAY_SECONDS and PLAY_SECONDS
+#: (and always at least one step).
+PLAY_INTERVAL_MS = 200
+FRAME_SECONDS = PLAY_INTERVAL_MS / 1000 - BACKLOG_GAP_S - 0.01
+PLAY_SECONDS, MIN_PLAY_SECONDS = 0.1, 0.02
 
 
 class GANPlayground:
@@ -388,7 +392,7 @@ def gan_playground(
     per_click = w.IntSlider(value=steps_per_click, min=1, max=500, description="steps/click", layout=narrow)
     step_button = w.Button(description="step", icon="step-forward", layout=w.Layout(width="100px"))
     reset_button = w.Button(description="reset", icon="undo", layout=w.Layout(width="100px"))
-    play = w.Play(value=0, min=0, max=1_000_000, step=1, interval=200, description="play")
+    play = w.Play(value=0, min=0, max=1_000_000, step=1, interval=PLAY_INTERVAL_MS, description="play")
     version = w.IntText(value=0, layout=w.Layout(display="none"))
 
     def changed() -> None:
