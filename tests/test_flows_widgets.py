@@ -14,6 +14,7 @@ widgets = pytest.importorskip("course_gen.widgets")
 from course_gen import flows  # noqa: E402
 from course_gen.widgets.flows import (draw_coupling_masks, draw_grid_deformation, draw_pushforward,  # noqa: E402
                                       invertibility_warning)
+from course_gen.widgets.masks import TextStamps  # noqa: E402
 
 torch.set_num_threads(1)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -99,7 +100,7 @@ def test_coupling_mask_viewer_redraws_and_shows_untouched_entries():
 
 def test_coupling_mask_counts_are_written_in_the_cells_and_the_viewer_starts_where_asked():
     def cell_numbers(fig):
-        return [t.get_text() for t in fig.findobj(plt.Text) if t.get_text().isdigit()]
+        return [text for stamps in fig.findobj(TextStamps) for text in stamps.texts]
 
     # 3 layers: alternated, layers 1 and 3 transform the same entries and layer 2 the others (2 or 1 times);
     # with one mask everywhere each entry is transformed 3 times or never. 8 + 8 + 36 + 16 entries.

@@ -70,8 +70,9 @@ def test_mask_viewer_writes_the_path_counts_of_the_masks_it_shows():
     paths = masks[2] @ masks[1] @ masks[0]
     order = torch.argsort(degrees[0])
     expected = [str(int(v)) for v in paths[order][:, order].flatten()]
-    shown = [t.get_text() for t in viewer.made.numbers if t.get_visible()]
-    assert shown == expected and len(viewer.made.numbers) == 100
+    assert viewer.made.numbers.texts == expected
+    assert np.array_equal(viewer.made.numbers.get_offsets(), [(col, row) for row in range(6) for col in range(6)])
+    assert viewer.made.labels[0].rows.texts == [str(int(d)) for d in degrees[1]]  # h1's degrees left of input -> h1
     assert np.array_equal(viewer.made.images[0].get_array(), masks[0].numpy())
     with pytest.raises(ValueError, match="kernel_size"):
         viewer.show("masked convolution", kernel_size=4)
@@ -126,7 +127,7 @@ def test_coupling_viewer_updated_in_place_equals_a_fresh_drawing_and_resizes_its
     fresh = CouplingMaskViewer()
     fresh.show(3, False)
     assert_same_picture(box.image.value, fresh.png())
-    numbers = [int(t.get_text()) for t in fresh.panels.numbers[2].values()]  # checkerboard, 6 x 6
+    numbers = [int(text) for text in fresh.panels.numbers[2].texts]  # checkerboard, 6 x 6
     transformed = sum(1 - coupling_mask("checkerboard", (1, 6, 6)) for _ in range(3))[0]
     assert numbers == transformed.flatten().int().tolist()
     box.n_layers.value, box.alternate.value = 4, True

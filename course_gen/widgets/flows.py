@@ -39,7 +39,7 @@ from course_gen._checks import check_bool, check_choice, check_finite_number, ch
 from course_gen.flows import Flow, coupling_mask, planar_map, radial_map
 from course_gen.runtime import model_device
 from course_gen.widgets._figure_view import FigureBox, FreshTicks, LiveFigure, live_view
-from course_gen.widgets.masks import KeptLiveFigure
+from course_gen.widgets.masks import KeptLiveFigure, TextStamps
 
 __all__ = ["KINDS", "CouplingMaskViewer", "FlowPlayground", "coupling_mask_viewer", "draw_coupling_masks", "draw_dequantization_noise",
            "draw_grid_deformation", "draw_histogram_vs_density", "draw_pushforward", "flow_playground",
@@ -228,6 +228,22 @@ def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: fl
     return fig
 
 
+class _KeyedBackgrounds(LiveFigure):
+    """A :class:`LiveFigure` that keeps the background of each ``key()`` (the settings of the figure's static
+    part): after :meth:`invalidate`, the next picture reuses the background drawn for that key before."""
+
+    def __init__(self, figure: Figure, moving, key):
+        super().__init__(figure, moving)
+        self.key, self._backgrounds = key, {}
+
+    def png(self) -> bytes:
+        if self._background is None:
+            self._background = self._backgrounds.get(self.key())
+        png = super().png()
+        self._backgrounds[self.key()] = self._background
+        return png
+
+
 class FlowPlayground:
     """The state of :func:`flow_playground`: :func:`draw_pushforward`'s picture built once, redrawn in place.
 
@@ -245,7 +261,9 @@ class FlowPlayground:
         self.pictures.show(self.kind, self.params)
         # what moves with a parameter is redrawn over the rest (axes, ticks, base density), kept as a background
         pictures = self.pictures
-        self.figure, self.live = fig, LiveFigure(fig, [pictures.mesh, pictures.grid, pictures.line, pictures.suptitle])
+        self.figure = fig
+        self.live = _KeyedBackgrounds(fig, [pictures.mesh, pictures.grid, pictures.line, pictures.suptitle],
+                                      key=lambda: (self.kind, pictures.legend.get_visible()))
 
     def show(self, kind: str, params: dict, strength: float = 1.0) -> None:
         """Draw the ``kind`` map with ``params`` (as in :func:`draw_pushforward`) at ``strength``."""
@@ -263,7 +281,7 @@ class FlowPlayground:
         self.pictures.mesh.set_animated(True)  # a new mesh: it replaces the old one among the moving artists
         self.live.moving[0] = self.pictures.mesh
         if kind != self.kind or legend != self.pictures.legend.get_visible():
-            self.live.invalidate()  # the right title and the legend are part of the background
+            self.live.invalidate()  # the right title and the legend are part of the background (kept per kind)
         self.kind, self.params, self.strength = kind, chosen, strength
 
     def png(self) -> bytes:
@@ -525,8 +543,7 @@ class _CouplingPanels:
             self.counts.append(ax.imshow(np.zeros(picture.shape), cmap="Oranges", vmin=0, vmax=1,
                                          interpolation="nearest"))
             _bare_cells(ax, picture, channels)
-            self.numbers.append({cell: ax.text(cell[1], cell[0], "", ha="center", va="center", fontsize=12)
-                                 for cell in np.ndindex(picture.shape)})
+            self.numbers.append(TextStamps(ax))
             if row == 0:
                 ax.set_title("times transformed", fontsize=12, y=1.0)
             below = offset_copy(ax.transAxes, fig, y=-3, units="points")
@@ -554,8 +571,7 @@ class _CouplingPanels:
             self.counts[row].set_data(counts)
             self.counts[row].set_clim(0, 1.6 * n_layers)
             self.counts[row].axes.set_position(grid[row, -1].get_position(self.fig))
-            for cell, text in self.numbers[row].items():
-                text.set_text(str(counts[cell]))
+            self.numbers[row].show([str(c) for c in counts.flat], [(j, i) for i, j in np.ndindex(counts.shape)], 12)
             never = int((counts == 0).sum())
             self.never[row].set_text(f"never changed: {never}")
             self.never[row].set_color("red" if never else "black")
