@@ -1,8 +1,9 @@
 """``course.py slides``: reveal.js decks of the notebooks that work offline and fit a 1280x720 screen.
 
-The metadata checks cover all nine notebooks; the conversion and browser checks convert two (the tour
-and the ELBO lecture) to stay fast. The browser part needs Chromium and Playwright, with the skip/fail
-policy of ``test_browser.py`` (it fails instead of skipping when ``COURSE_GEN_BROWSER_TESTS=1``).
+The metadata checks cover all nine notebooks; the conversion and browser checks convert three (the tour,
+the ELBO lecture and the diffusion lecture, the one with the tallest figures) to stay fast, or all nine
+with ``COURSE_GEN_ALL_DECKS=1`` (about a minute more). The browser part needs Chromium and Playwright, with
+the skip/fail policy of ``test_browser.py`` (it fails instead of skipping when ``COURSE_GEN_BROWSER_TESTS=1``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from course_gen.publish import slide_types, slides
 from test_browser import chromium_path, sync_playwright
 
 NOTEBOOKS = sorted(slide_types.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-CONVERTED = ("00_tour", "05_elbo")
-MIN_FIT_SCALE = 0.6  # a slide zoomed out further than this is too small to read in class
+CONVERTED = (tuple(path.stem for path in NOTEBOOKS) if os.environ.get("COURSE_GEN_ALL_DECKS") == "1"
+             else ("00_tour", "05_elbo", "08_diffusion_and_flow_matching"))
+MIN_FIT_SCALE = 0.8  # a slide zoomed out further than this is too small to read on a projector
 VENDORED = {  # sha256 of the files in course_gen/publish/vendor (see its README)
     "reveal.js": "73d4b64d59eded6de6a49500e7b709eb8d92c0d1d88d911319ce551c31341e9f",
     "reveal.css": "fa4713396db8274bc0f1def50767464b6d98e61f4f83d17f4de6417210b25901",
@@ -84,7 +86,7 @@ def test_unknown_notebook_is_a_clear_error(tmp_path, capsys):
 def decks(tmp_path_factory):
     """The converted decks, {notebook stem: path}, written by ``main`` with names and a number."""
     out = tmp_path_factory.mktemp("slides")
-    assert slides.main([CONVERTED[0], CONVERTED[1][:2], "--out", str(out)]) == 0
+    assert slides.main([CONVERTED[0], *(name[:2] for name in CONVERTED[1:]), "--out", str(out)]) == 0
     return {name: out / f"{name}.slides.html" for name in CONVERTED}
 
 
