@@ -35,15 +35,24 @@ def skip_without_jupyter() -> None:
         pytest.skip("jupyter is not installed next to this Python")
 
 
+#: How the tests start JupyterLab by default: plain ``jupyter lab`` from this Python.
+JUPYTER_LAB = (sys.executable, "-m", "jupyter", "lab")
+
+
 @contextlib.contextmanager
-def running_lab(root: Path):
-    """Start JupyterLab serving ``root``; yield its base URL (token ``LAB_TOKEN``); stop it after."""
+def running_lab(root: Path, launcher=JUPYTER_LAB, extra_args=()):
+    """Start JupyterLab serving ``root``; yield its base URL (token ``LAB_TOKEN``); stop it after.
+
+    ``launcher`` is the command that starts it (by default ``jupyter lab``; ``python -m course_gen.labsetup``
+    starts it as ``course.py lab`` does); the test options (a free port, the token, throwaway workspaces)
+    and then ``extra_args`` follow it.
+    """
     port = _free_port()
     workspaces = tempfile.TemporaryDirectory()  # leaves the user's saved JupyterLab layout alone
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
+        *launcher, "--no-browser", "--allow-root", f"--port={port}",
         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={LAB_TOKEN}",
-        f"--LabApp.workspaces_dir={workspaces.name}",
+        f"--LabApp.workspaces_dir={workspaces.name}", *extra_args,
     ]
     server = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

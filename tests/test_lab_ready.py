@@ -11,19 +11,16 @@ Skips without Chromium or Playwright unless ``COURSE_GEN_BROWSER_TESTS=1`` (then
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from lab_server import LAB_TOKEN, _free_port, get_json, skip_without_jupyter
+from lab_server import LAB_TOKEN, get_json, running_lab, skip_without_jupyter
 from test_browser import TIMEOUT_MS, chromium_path, sync_playwright
 
 from course_gen.labsetup import TOUR
@@ -72,34 +69,8 @@ def fonts_without_marks(folder: Path) -> dict[str, str]:
     return {"FONTCONFIG_FILE": str(folder / "fonts.conf")}
 
 
-@contextlib.contextmanager
-def course_lab(folder: Path):
-    """JupyterLab in ``folder`` started as ``course.py lab`` starts it; yields its base URL.
-
-    The options are those ``tests/lab_server.py`` uses (free port, token, throwaway workspaces).
-    """
-    port = _free_port()
-    workspaces = tempfile.TemporaryDirectory()
-    test_options = ["--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-                    f"--IdentityProvider.token={LAB_TOKEN}", f"--LabApp.workspaces_dir={workspaces.name}"]
-    command = [sys.executable, "-m", "course_gen.labsetup", *test_options]  # what `course.py lab` runs
-    server = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                get_json(f"{base}/api/status?token={LAB_TOKEN}")
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start: {server.stderr.read().decode()[-2000:]}")
-                time.sleep(0.5)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        workspaces.cleanup()
+#: How ``course.py lab`` starts JupyterLab: through the course's launcher, with its settings.
+COURSE_LAB = (sys.executable, "-m", "course_gen.labsetup")
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +81,7 @@ def lab_page(tmp_path_factory):
     folder = tmp_path_factory.mktemp("class")
     shutil.copy(ROOT / "notebooks" / TOUR, folder / TOUR)
     write_marks_notebook(folder)
-    with course_lab(folder) as base, sync_playwright() as playwright:
+    with running_lab(folder, launcher=COURSE_LAB) as base, sync_playwright() as playwright:
         env = dict(os.environ, **fonts_without_marks(tmp_path_factory.mktemp("fonts")))
         browser = playwright.chromium.launch(executable_path=executable, env=env,
                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
