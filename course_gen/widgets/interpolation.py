@@ -167,8 +167,9 @@ class _InterpolationPicture:
 
     The decodings along a path are computed once, in one batch: the filmstrip's ``frames`` and the image
     at each of ``ts`` (the slider's positions); any other ``t`` is decoded when first shown, and kept.
-    ``moving`` lists what changes with ``t`` (the decoded image and the pixel blend with their titles and
-    frames, the red frames on the filmstrips); the rest changes only with the path.
+    ``moving`` lists what ``t`` and the path change (the decoded image and the pixel blend with their titles
+    and frames, the latent filmstrip with its title, the red frames); the end images and the pixel path
+    are drawn once.
     """
 
     def __init__(self, decode, z_a, z_b, x_a, x_b, frames: int, image_shape, vmin: float, vmax: float,
@@ -243,15 +244,15 @@ class _InterpolationPicture:
         self.current, self.blend = moving_panels[0], moving_panels[1] if self.ends is not None else None
         spines = [spine for artist, _ in moving_panels for spine in artist.axes.spines.values()]
         strip_spines = [spine for frame in self.red_frames for spine in frame.axes.spines.values()]
-        self.moving = [*(artist for pair in moving_panels for artist in pair), *spines, *self.red_frames,
-                       *strip_spines]
+        self.moving = [*(artist for pair in moving_panels for artist in pair), *spines, self.latent_strip,
+                       *self.red_frames, *strip_spines, self.strip_title]
         return figure
 
     def _frame_index(self, t: float) -> int:
         return int(round(t * (self.frames - 1)))
 
-    def show(self, path: str, t: float) -> bool:
-        """Move the picture to ``t`` along ``path``; True when the path changed (the filmstrip, a static part)."""
+    def show(self, path: str, t: float) -> None:
+        """Move the picture to ``t`` along ``path`` (only ``moving`` artists change)."""
         new_path, self.path, self.t = path != self.path, path, t
         image, norm = self.decoded(path, t)
         self.current[0].set_data(_image_array(image, self.vmin, self.vmax))
@@ -267,7 +268,6 @@ class _InterpolationPicture:
             grid = make_grid(self.path_frames(path), nrow=self.frames, pad=1, pad_value=self.vmax)
             self.latent_strip.set_data(_shown(grid, self.vmin, self.vmax))
             self.strip_title.set_text(f"latent path ({path})")
-        return new_path
 
 
 def _figure_height(x_a) -> float:
@@ -371,13 +371,10 @@ def interpolation(
     def slider_moved(change):
         play.value = int(round(change["new"] * steps))
 
-    def update() -> None:
-        if picture.show(path_buttons.value, slider.value):
-            live.invalidate()
-
     play.observe(play_moved, names="value")
     slider.observe(slider_moved, names="value")
-    box = live_view(live, {"slider": slider, "path": path_buttons}, update, others={"play": play},
+    box = live_view(live, {"slider": slider, "path": path_buttons},
+                    lambda: picture.show(path_buttons.value, slider.value), others={"play": play},
                     rows=[[play, slider], [path_buttons]])
     box.picture, box.live = picture, live
     return box
