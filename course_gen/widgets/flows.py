@@ -41,9 +41,9 @@ from course_gen.runtime import model_device
 from course_gen.widgets._figure_view import FigureBox, FreshTicks, LiveFigure, live_view
 from course_gen.widgets.masks import KeptLiveFigure, TextStamps
 
-__all__ = ["KINDS", "CouplingMaskViewer", "FlowPlayground", "coupling_mask_viewer", "draw_coupling_masks", "draw_dequantization_noise",
+__all__ = ["KINDS", "coupling_mask_viewer", "draw_coupling_masks", "draw_dequantization_noise",
            "draw_grid_deformation", "draw_histogram_vs_density", "draw_pushforward", "flow_playground",
-           "invertibility_warning", "play_strength"]
+           "invertibility_warning"]
 
 #: The maps :func:`draw_pushforward` knows.
 KINDS = ("planar", "radial")

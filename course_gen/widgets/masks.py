@@ -31,7 +31,7 @@ from course_gen._checks import check_bool, check_choice, check_int
 from course_gen.autoregressive import MASK_TYPES, MaskedConv2d, made_degrees, made_masks
 from course_gen.widgets._figure_view import FigureBox, LiveFigure, live_view
 
-__all__ = ["ORDERINGS", "VIEWS", "KeptLiveFigure", "MaskViewer", "TextStamps", "draw_conv_masks", "draw_made_masks", "mask_viewer"]
+__all__ = ["ORDERINGS", "VIEWS", "draw_conv_masks", "draw_made_masks", "mask_viewer"]
 
 #: Orderings :func:`draw_made_masks` offers.
 ORDERINGS = ("natural", "random")

@@ -33,7 +33,7 @@ from course_gen.autoregressive import (
 from course_gen.runtime import model_device, seeded
 from course_gen.widgets._figure_view import FigureBox, LiveFigure, live_view
 
-__all__ = ["MODEL_CHOICES", "FieldProbe", "ReceptiveFieldViewer", "draw_receptive_fields", "layers_label",
+__all__ = ["MODEL_CHOICES", "draw_receptive_fields", "layers_label",
            "random_model", "receptive_field_viewer"]
 
 #: What :func:`receptive_field_viewer` can show.
