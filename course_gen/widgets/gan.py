@@ -43,7 +43,7 @@ from course_gen.data import TOY2D_NAMES, toy2d
 from course_gen.runtime import model_device
 from course_gen.widgets._figure_view import BACKLOG_GAP_S, FigureBox, FreshTicks, LiveFigure, live_view
 
-__all__ = ["BACKLOG_GAP_S", "GANPlayground", "draw_playground", "gan_playground"]
+__all__ = ["GANPlayground", "draw_playground", "gan_playground"]
 
 #: The square of the plane shown, ``[-LIMIT, LIMIT]^2`` (every toy2d set lies inside).
 LIMIT = 4.5
