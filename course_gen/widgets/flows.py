@@ -292,6 +292,7 @@ class FlowPlayground:
 def play_strength(frame: int, frames: int = PLAY_FRAMES) -> float:
     """The strength at play frame ``frame`` of ``0..2 frames``: from the chosen map (1) down to the identity
     (0, at ``frames``) and back up (1), in steps of ``1 / frames``."""
+    frames = check_int("frames", frames, minimum=1, maximum=10_000)
     frame = check_int("frame", frame, minimum=0, maximum=2 * frames)
     return abs(frames - frame) / frames
 
@@ -607,7 +608,7 @@ class CouplingMaskViewer:
         self.panels = _CouplingPanels(self.figure, self.max_layers)
         self.settings = ()
         self.live = KeptLiveFigure(self.figure, lambda: self.settings, size=16)
-        self.show(4, True)
+        self.show(min(4, self.max_layers), True)
 
     def show(self, n_layers: int, alternate: bool) -> None:
         """``n_layers`` layers, the mask flipped between them if ``alternate``."""

@@ -19,15 +19,16 @@ import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import ListedColormap, to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.path import Path
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D, Bbox
 
-from course_gen._checks import check_bool, check_choice, check_int
+from course_gen._checks import check_bool, check_choice, check_finite_number, check_int, check_positive_number
 from course_gen.autoregressive import MASK_TYPES, MaskedConv2d, made_degrees, made_masks
 from course_gen.widgets._figure_view import FigureBox, LiveFigure, live_view
 
@@ -53,6 +54,8 @@ class KeptLiveFigure(LiveFigure):
     may skip keys already kept (``key in kept``)."""
 
     def __init__(self, figure: Figure, key: Callable[[], Hashable], size: int = 128):
+        if not callable(key):
+            raise TypeError(f"key must be a function giving the settings shown, got {type(key).__name__}")
         super().__init__(figure)
         self.key, self.size = key, check_int("size", size, minimum=1)
         self._kept: dict[Hashable, tuple[bytes, tuple[int, int]]] = {}
@@ -97,6 +100,13 @@ class TextStamps(PathCollection):
     """
 
     def __init__(self, ax, ha: str = "center", va: str = "center", offset_transform=None, shift=(0.0, 0.0)):
+        if not isinstance(ax, Axes):
+            raise TypeError(f"ax must be matplotlib Axes, got {type(ax).__name__}")
+        check_choice("ha", ha, ("left", "center", "right"))
+        check_choice("va", va, ("bottom", "center", "top"))
+        if isinstance(shift, (str, bytes)) or np.shape(shift) != (2,):
+            raise ValueError(f"shift must be two numbers (points right, points up), got {shift!r}")
+        shift = tuple(check_finite_number("shift", v) for v in shift)
         super().__init__([], offsets=np.empty((0, 2)), linewidths=0,
                          offset_transform=ax.transData if offset_transform is None else offset_transform,
                          transform=Affine2D().scale(1 / 72) + ax.figure.dpi_scale_trans)  # paths in points
@@ -107,9 +117,18 @@ class TextStamps(PathCollection):
     def show(self, texts, positions, size: float, colours="black") -> None:
         """Write ``texts`` at ``positions`` ((N, 2)) in ``size`` points, in ``colours`` (one or one per text)."""
         self.texts = [str(t) for t in texts]
-        size = round(2 * float(size)) / 2  # in half points: the glyphs of a size are made once
+        positions = np.asarray(positions, dtype=float)
+        if positions.shape != (len(self.texts), 2) and not (positions.size == 0 and not self.texts):
+            raise ValueError(f"positions must be one (x, y) per text, {len(self.texts)} x 2, got shape {positions.shape}")
+        size = round(2 * check_positive_number("size", size)) / 2  # in half points: glyphs of a size made once
+        try:
+            colours = to_rgba_array(colours)
+        except (TypeError, ValueError):
+            raise ValueError(f"colours must be a matplotlib colour or one per text, got {colours!r:.80}") from None
+        if len(colours) not in (1, len(self.texts)):
+            raise ValueError(f"colours must be one colour or one per text ({len(self.texts)}), got {len(colours)}")
         self.set_paths([_glyphs(t, size, self.ha, self.va, self.shift) for t in self.texts])
-        self.set_offsets(np.asarray(positions, dtype=float).reshape(-1, 2))
+        self.set_offsets(positions.reshape(-1, 2))
         self.set_facecolor(colours)
 
     def get_window_extent(self, renderer=None) -> Bbox:
@@ -331,6 +350,8 @@ class MaskViewer:
         convolution of ``kernel_size`` (3, 5 or 7), per colour group with ``colour``."""
         check_choice("view", view, VIEWS)
         n_inputs = check_int("n_inputs", n_inputs, minimum=VIEWER_INPUTS[0], maximum=VIEWER_INPUTS[1])
+        check_choice("ordering", ordering, ORDERINGS)
+        seed = check_int("seed", seed, minimum=0, maximum=2**31 - 1)
         if check_int("kernel_size", kernel_size, minimum=3, maximum=7) not in VIEWER_KERNELS:
             raise ValueError(f"kernel_size must be one of {VIEWER_KERNELS}, got {kernel_size}")
         check_bool("colour", colour)

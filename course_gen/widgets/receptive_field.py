@@ -155,7 +155,7 @@ class FieldProbe:
 
     def __init__(self, model, shape=(12, 12), seed: int = 0):
         self.model = model
-        self.shape = tuple(check_int("shape entry", s, minimum=1, maximum=64) for s in shape)
+        self.shape = _check_pair("shape", shape, minimum=1, maximum=64)
         nominal_receptive_field(model, self.shape, (0, 0))  # checks the model
         probe = copy.deepcopy(model).to(torch.float64).eval()
         generator = torch.Generator().manual_seed(check_seed(seed))
@@ -168,19 +168,32 @@ class FieldProbe:
 
     def field(self, pixel) -> np.ndarray:
         """``|d out(i, j) / d x|`` summed over channels, (H, W) float64: ``receptive_field(model, shape, pixel)``."""
-        pixel = tuple(pixel)
+        pixel = self._pixel(pixel)
         if pixel not in self._fields:
-            i, j = (check_int("pixel entry", p, minimum=0, maximum=s - 1) for p, s in zip(pixel, self.shape))
+            i, j = pixel
             (grad,) = torch.autograd.grad(self.logits[..., i, j].sum(), self.x, retain_graph=True)
             self._fields[pixel] = grad.abs().sum(dim=(0, 1)).cpu().numpy()
         return self._fields[pixel]
 
     def nominal(self, pixel) -> np.ndarray:
         """Bool (H, W): ``nominal_receptive_field(model, shape, pixel)``."""
-        pixel = tuple(pixel)
+        pixel = self._pixel(pixel)
         if pixel not in self._nominal:
             self._nominal[pixel] = nominal_receptive_field(self.model, self.shape, pixel).numpy()
         return self._nominal[pixel]
+
+    def _pixel(self, pixel) -> tuple[int, int]:
+        i, j = _check_pair("pixel", pixel, minimum=0)
+        if i >= self.shape[0] or j >= self.shape[1]:
+            raise ValueError(f"pixel must lie in the image {self.shape}, got {pixel!r}")
+        return i, j
+
+
+def _check_pair(name: str, value, minimum: int, maximum: int | None = None) -> tuple[int, int]:
+    """Two ints in [minimum, maximum] (a tuple or list)."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{name} must be two ints, got {value!r}")
+    return tuple(check_int(f"{name} entry", v, minimum=minimum, maximum=maximum) for v in value)
 
 
 class ReceptiveFieldViewer:
@@ -193,9 +206,7 @@ class ReceptiveFieldViewer:
     """
 
     def __init__(self, shape=(12, 12), hidden_channels: int = 8):
-        if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or len(shape) != 2:
-            raise ValueError(f"shape must be (H, W), got {shape!r}")
-        self.shape = tuple(check_int("shape entry", s, minimum=2, maximum=32) for s in shape)
+        self.shape = _check_pair("shape", shape, minimum=2, maximum=32)
         self.hidden_channels = check_int("hidden_channels", hidden_channels, minimum=1, maximum=64)
         self._probes: dict[tuple[str, int, int], FieldProbe] = {}
         fig = Figure(figsize=(6.6, 3.6), dpi=DPI)
