@@ -56,8 +56,8 @@ class _BrowserFigure:
         self.figure = Figure(figsize=(width, height), dpi=DPI)
         self.grid_ax = self.figure.add_axes((0.01, 0.01, 0.98, 0.98))
         image_grid(torch.zeros(n, 1, 8, 8), nrow=NROW, ax=self.grid_ax)
-        side = 0.82 * height / width  # the scatter panel: square, centred, room for its title and ticks
-        self.toy_ax = self.figure.add_axes((0.5 - side / 2 + 0.03, 0.07, side, 0.82))
+        side = min(0.82 * height, 0.85 * width)  # inches: the scatter panel is square, with room for title and ticks
+        self.toy_ax = self.figure.add_axes((0.5 - side / width / 2 + 0.03, 0.07, side / width, side / height))
         # the look of plot_samples_2d (dots of area 4 pt^2, alpha 0.5), as markers of one line: drawn faster
         (self.points,) = self.toy_ax.plot([], [], "o", markersize=2, markeredgewidth=0, alpha=0.5, color="C0")
         self.toy_ax.set_aspect("equal", adjustable="box")  # a square window (below) in a square panel
