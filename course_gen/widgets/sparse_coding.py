@@ -245,11 +245,12 @@ class _SparseCodeFigure:
         (self.heads,) = self.stem_ax.plot([], [], "o", color="C0", markersize=4)
         self.count_line, self.error_line, self.marker = _tradeoff_axes(
             self.trade_ax, lams, np.zeros(len(lams)), np.zeros(len(lams)), float(lams[0]))
+        self.trade_ax.set_ylim(-0.05 * n_atoms, 1.05 * n_atoms)  # 0 to all atoms non-zero: the same for every patch
         self.title = fig.suptitle(" ", fontsize=13, y=0.96)
         self.index = None
-        self.live = LiveFigure(fig, moving=[  # the y-axes too: a new patch need not redraw the rest (3 times slower)
+        self.live = LiveFigure(fig, moving=[  # the code's y-axis too: a new patch need not redraw the rest
             *(ax.images[0] for ax in axes[:2]), self.reconstruction_ax.title, self.stem_ax.yaxis, self.stem_ax.lines[0],
-            self.stems, self.heads, self.stem_ax.title, self.trade_ax.yaxis, self.count_line, self.error_line,
+            self.stems, self.heads, self.stem_ax.title, self.count_line, self.error_line,
             self.marker, self.title,
         ])
 
@@ -286,8 +287,8 @@ class _SparseCodeFigure:
         self.title.set_text(code_formula(code))
 
     def _show_patch(self, index: int) -> None:
-        """The parts that change with the patch only: its picture, grey scale and curves, and the y-axes
-        of the code and of the non-zeros (all of them moving artists)."""
+        """The parts that change with the patch only: its picture, grey scale and curves, and the code's
+        y-axis (all of them moving artists)."""
         self.index, x, path = index, self.patches[index], self.path(index)
         side, scale = math.isqrt(x.numel()), float(x.abs().max()) or 1.0
         self.patch_ax.images[0].set_data(x.numpy().reshape(side, side))
@@ -299,7 +300,6 @@ class _SparseCodeFigure:
         top, bottom = max(float(path.max()), 0.0), min(float(path.min()), 0.0)
         margin = 0.05 * (top - bottom) or 0.05
         self.stem_ax.set_ylim(bottom - margin, top + margin)  # every code of the path fits
-        self.trade_ax.set_ylim(-0.05 * max(counts.max(), 1), 1.05 * max(counts.max(), 1))
 
 
 def sparse_code_explorer(
