@@ -38,7 +38,7 @@ from matplotlib.transforms import offset_copy
 from course_gen._checks import check_bool, check_choice, check_finite_number, check_int, check_positive_number, check_seed
 from course_gen.flows import Flow, coupling_mask, planar_map, radial_map
 from course_gen.runtime import model_device
-from course_gen.widgets._figure_view import FigureBox, FreshTicks, LiveFigure, live_view
+from course_gen.widgets._figure_view import FigureBox, FreshTicks, live_view
 from course_gen.widgets.masks import KeptLiveFigure, TextStamps
 
 __all__ = ["KINDS", "coupling_mask_viewer", "draw_coupling_masks", "draw_dequantization_noise",
@@ -228,22 +228,6 @@ def draw_pushforward(kind: str = "planar", params: dict | None = None, limit: fl
     return fig
 
 
-class _KeyedBackgrounds(LiveFigure):
-    """A :class:`LiveFigure` that keeps the background of each ``key()`` (the settings of the figure's static
-    part): after :meth:`invalidate`, the next picture reuses the background drawn for that key before."""
-
-    def __init__(self, figure: Figure, moving, key):
-        super().__init__(figure, moving)
-        self.key, self._backgrounds = key, {}
-
-    def png(self) -> bytes:
-        if self._background is None:
-            self._background = self._backgrounds.get(self.key())
-        png = super().png()
-        self._backgrounds[self.key()] = self._background
-        return png
-
-
 class FlowPlayground:
     """The state of :func:`flow_playground`: :func:`draw_pushforward`'s picture built once, redrawn in place.
 
@@ -262,8 +246,8 @@ class FlowPlayground:
         # what moves with a parameter is redrawn over the rest (axes, ticks, base density), kept as a background
         pictures = self.pictures
         self.figure = fig
-        self.live = _KeyedBackgrounds(fig, [pictures.mesh, pictures.grid, pictures.line, pictures.suptitle],
-                                      key=lambda: (self.kind, pictures.legend.get_visible()))
+        self.live = KeptLiveFigure(fig, [pictures.mesh, pictures.grid, pictures.line, pictures.suptitle],
+                                   background_key=lambda: (self.kind, pictures.legend.get_visible()))
 
     def show(self, kind: str, params: dict, strength: float = 1.0) -> None:
         """Draw the ``kind`` map with ``params`` (as in :func:`draw_pushforward`) at ``strength``."""
@@ -276,12 +260,9 @@ class FlowPlayground:
             shown["u"] = tuple(strength * v for v in chosen["u"])
         else:
             shown["beta"] = strength * chosen["beta"]
-        legend = self.pictures.legend.get_visible()
         self.pictures.show(kind, shown)
         self.pictures.mesh.set_animated(True)  # a new mesh: it replaces the old one among the moving artists
-        self.live.moving[0] = self.pictures.mesh
-        if kind != self.kind or legend != self.pictures.legend.get_visible():
-            self.live.invalidate()  # the right title and the legend are part of the background (kept per kind)
+        self.live.moving[0] = self.pictures.mesh  # (the right title and the legend: background, kept per kind)
         self.kind, self.params, self.strength = kind, chosen, strength
 
     def png(self) -> bytes:
@@ -607,7 +588,7 @@ class CouplingMaskViewer:
         self.figure = Figure(dpi=COUPLING_DPI)
         self.panels = _CouplingPanels(self.figure, self.max_layers)
         self.settings = ()
-        self.live = KeptLiveFigure(self.figure, lambda: self.settings, size=16)
+        self.live = KeptLiveFigure(self.figure, key=lambda: self.settings, size=16)
         self.show(min(4, self.max_layers), True)
 
     def show(self, n_layers: int, alternate: bool) -> None:

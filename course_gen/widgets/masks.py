@@ -48,34 +48,51 @@ _COLOUR_NAMES = ("R", "G", "B")
 
 
 class KeptLiveFigure(LiveFigure):
-    """A :class:`~course_gen.widgets._figure_view.LiveFigure` whose picture depends only on ``key()`` (the
-    settings shown, hashable): :meth:`png` draws the picture of a key once and keeps the last ``size`` of them
-    with their pixel sizes, so going back to settings seen before costs nothing. Whoever updates the figure
-    may skip keys already kept (``key in kept``)."""
+    """A :class:`~course_gen.widgets._figure_view.LiveFigure` that keeps what it drew, for settings seen before.
 
-    def __init__(self, figure: Figure, key: Callable[[], Hashable], size: int = 128):
-        if not callable(key):
-            raise TypeError(f"key must be a function giving the settings shown, got {type(key).__name__}")
-        super().__init__(figure)
-        self.key, self.size = key, check_int("size", size, minimum=1)
+    ``key()`` (optional): the settings the picture depends on (hashable). :meth:`png` draws the picture of a
+    key once and keeps the last ``size`` of them with their pixel sizes; whoever updates the figure may skip
+    keys already kept (``key in kept``). ``background_key()`` (optional, with ``moving`` artists): the
+    settings of the static part; its saved background is kept per key and reused when that key comes back
+    (a new key draws the whole figure once), so no one needs to call :meth:`invalidate` for it.
+    """
+
+    def __init__(self, figure: Figure, moving=(), key: Callable[[], Hashable] | None = None,
+                 background_key: Callable[[], Hashable] | None = None, size: int = 128):
+        for name, function in (("key", key), ("background_key", background_key)):
+            if function is not None and not callable(function):
+                raise TypeError(f"{name} must be a function giving the settings shown, got {type(function).__name__}")
+        super().__init__(figure, moving)
+        self.key, self.background_key, self.size = key, background_key, check_int("size", size, minimum=1)
         self._kept: dict[Hashable, tuple[bytes, tuple[int, int]]] = {}
+        self._backgrounds: dict[Hashable, object] = {}
+        self._drawn_on = None  # the background key of the saved background
 
     def __contains__(self, key) -> bool:
         return key in self._kept
 
     def png(self) -> bytes:
-        """The picture of the current key, PNG bytes (drawn now if it is not kept)."""
-        key = self.key()
-        if key not in self._kept:
+        """The current picture, PNG bytes (drawn now unless its key's picture is kept)."""
+        key = self.key() if self.key is not None else None
+        if key is not None and key in self._kept:
+            return self._kept[key][0]
+        if self.background_key is not None:
+            background = self.background_key()
+            if background != self._drawn_on:
+                self._background, self._drawn_on = self._backgrounds.get(background), background
+        png = super().png()
+        if self.background_key is not None:
+            self._backgrounds[self._drawn_on] = self._background
+        if key is not None:
             if len(self._kept) >= self.size:
                 del self._kept[next(iter(self._kept))]  # the oldest
-            self._kept[key] = super().png(), self.canvas.get_width_height()
-        return self._kept[key][0]
+            self._kept[key] = png, self.canvas.get_width_height()
+        return png
 
     def size_px(self) -> tuple[int, int]:
-        """Width and height in pixels of the current key's picture."""
-        self.png()
-        return self._kept[self.key()][1]
+        """Width and height in pixels of the current picture."""
+        key = self.key() if self.key is not None else None
+        return self._kept[key][1] if key in self._kept else self.canvas.get_width_height()
 
 
 @functools.lru_cache(maxsize=2048)
@@ -336,7 +353,13 @@ class MaskViewer:
         self.type_titles = [fig.text(centre, 0.88, _type_title(t), ha="center", fontsize=14)
                             for centre, t in zip((0.3, 0.7), MASK_TYPES)]
         self.settings = ()
-        self.figure, self.live = fig, KeptLiveFigure(fig, lambda: self.settings)
+        # the MADE panels' pictures, labels, numbers and frames move over the titles, kept per view and size
+        made = self.made
+        self.moving = [*made.images, made.product, *(s for labels in made.labels for s in (labels.rows, labels.cols)),
+                       made.numbers, *(spine for ax in made.axes for spine in ax.spines.values())]
+        self.figure = fig
+        self.live = KeptLiveFigure(fig, self.moving, key=lambda: self.settings,
+                                   background_key=lambda: self.settings[:2] if self.settings[0] == "MADE" else self.settings)
         self.show()
 
     @staticmethod
@@ -367,6 +390,8 @@ class MaskViewer:
                               (self.colour, view != "MADE" and conv is self.colour)):
             for ax in np.ravel(panels.axes):
                 ax.set_visible(shown)
+        for artist in self.moving:  # drawn over the background whatever their axes say
+            artist.set_visible(view == "MADE")
         self.made_note.set_visible(view == "MADE")
         for text in self.type_titles:
             text.set_visible(view != "MADE")
