@@ -31,7 +31,8 @@ from course_gen.autoregressive import (
     receptive_field,
 )
 from course_gen.runtime import model_device, seeded
-from course_gen.widgets._figure_view import FigureBox, LiveFigure, live_view
+from course_gen.widgets._figure_view import FigureBox, live_view
+from course_gen.widgets.masks import KeptLiveFigure
 
 __all__ = ["MODEL_CHOICES", "draw_receptive_fields", "layers_label",
            "random_model", "receptive_field_viewer"]
@@ -113,7 +114,7 @@ class _FieldPanel:
         i, j = pixel
         self.pixel.set_xy((j - 0.5, i - 0.5))
         n_blind = int(spot.sum())
-        self.ax.set_title(f"{title}\nblind spot: {n_blind} pixel{'' if n_blind == 1 else 's'}", fontsize=11)
+        self.ax.set_title(f"{title}\nblind spot: {n_blind} pixel{'' if n_blind == 1 else 's'}", fontsize=11, y=1.0)
         return n_blind
 
 
@@ -202,7 +203,8 @@ class ReceptiveFieldViewer:
     ``ReceptiveFieldViewer(shape=(12, 12), hidden_channels=8)``. :meth:`show` picks the models
     (:data:`MODEL_CHOICES`), kernel size, depth and output pixel; the fields of all pixels of a (model,
     kernel, depth) come from one forward pass and one backward pass per pixel, all kept (:class:`FieldProbe`).
-    :meth:`png` renders the picture at its own size (``DPI``).
+    :meth:`png` renders the picture at its own size (``DPI``); the last pictures drawn are kept
+    (:class:`~course_gen.widgets.masks.KeptLiveFigure`), so dragging back over pixels seen costs nothing.
     """
 
     def __init__(self, shape=(12, 12), hidden_channels: int = 8):
@@ -211,7 +213,8 @@ class ReceptiveFieldViewer:
         self._probes: dict[tuple[str, int, int], FieldProbe] = {}
         fig = Figure(figsize=(6.6, 3.6), dpi=DPI)
         self.panels = [_FieldPanel(fig.add_axes(_PANEL_BOXES[2][k]), self.shape) for k in range(2)]
-        self.figure, self.live = fig, LiveFigure(fig)
+        self.settings = ()
+        self.figure, self.live = fig, KeptLiveFigure(fig, key=lambda: self.settings)
 
     def probe(self, kind: str, kernel_size: int, n_layers: int) -> FieldProbe:
         """The :class:`FieldProbe` of ``random_model(kind, n_layers, kernel_size, hidden_channels)`` (cached)."""
@@ -227,6 +230,9 @@ class ReceptiveFieldViewer:
         n_layers = check_int("n_layers", n_layers, minimum=1, maximum=12)
         row = check_int("row", row, minimum=0, maximum=self.shape[0] - 1)
         col = check_int("col", col, minimum=0, maximum=self.shape[1] - 1)
+        self.settings = (model, kernel_size, n_layers, row, col)
+        if self.settings in self.live:
+            return  # drawn before: png() gives the kept picture
         kinds = ("PixelCNN", "Gated PixelCNN") if model == MODEL_CHOICES[0] else (model,)
         for index, panel in enumerate(self.panels):
             panel.ax.set_visible(index < len(kinds))
