@@ -7,7 +7,7 @@ the inverse ``g = f^-1``, ``x = g(z)``. Planar and radial maps are written in th
   parameters: the deformed grid and the density ``p_X(x) = p_Z(z) / |det dg/dz|`` drawn on it, with a
   warning in the figure when the invertibility condition fails (the map folds);
 - :func:`flow_playground`: the same with sliders for ``u``, ``w``, ``b`` (planar) or ``alpha``,
-  ``beta`` (radial) and a play button that grows the map from the identity; drawn once and redrawn in
+  ``beta`` (radial) and a play button that takes the map to the identity and back; drawn once and redrawn in
   place (:class:`FlowPlayground`, ``live_view``);
 - :func:`draw_grid_deformation`: RealNVP's figure 1 for a trained 2-D :class:`~course_gen.flows.Flow`:
   data and ``f(x)``, latent samples and ``f^-1(z)``, with grid lines carried both ways;
