@@ -162,7 +162,7 @@ def plays_of(box) -> dict[str, w.Play]:
 
 def move_values(control: w.ValueWidget, count: int = MOVES) -> list:
     """``count`` values for ``control``, each different from the one before: an even sweep of a slider's
-    range (there and back), or its options / True-False in turn."""
+    range there and back, on the slider's steps as a browser sends them, or its options / True-False in turn."""
     if isinstance(control, w.Checkbox):
         return [not control.value if k % 2 == 0 else control.value for k in range(count)]
     if hasattr(control, "options"):
@@ -170,10 +170,11 @@ def move_values(control: w.ValueWidget, count: int = MOVES) -> list:
         others = [value for value in options if value != control.value] or options
         return [others[k % len(others)] if k % 2 == 0 else control.value for k in range(count)]
     low, high = control.min, control.max
-    if isinstance(control, w.FloatLogSlider):
-        low, high = control.base ** low, control.base ** high
-    sweep = torch.linspace(0, 1, count // 2 + 1)[1:].tolist()
+    sweep = [k / (count // 2) for k in range(1, count // 2 + 1)]
     values = [low + (high - low) * s for s in sweep] + [low + (high - low) * s for s in reversed(sweep[:-1])]
+    values = [low + round((v - low) / control.step) * control.step for v in values]  # on the slider's steps
+    if isinstance(control, w.FloatLogSlider):
+        values = [control.base ** v for v in values]
     values += [control.value]
     if isinstance(control, (w.IntSlider, w.IntText, w.BoundedIntText)):
         values = [int(round(v)) for v in values]

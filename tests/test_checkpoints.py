@@ -43,6 +43,17 @@ def test_round_trip_gives_equal_tensors(tmp_path):
     assert set(state) == set(model.state_dict())
 
 
+def test_loading_sets_subnormal_weights_to_zero(tmp_path):
+    model = small_model(seed=0)
+    tiny = torch.finfo(torch.float32).tiny
+    with torch.no_grad():
+        model[0].weight[0, :3] = torch.tensor([tiny / 4, -tiny / 1000, tiny])  # two subnormals, one normal
+    save_checkpoint(model, "sub", root=tmp_path)
+    loaded = load_checkpoint("sub", small_model(seed=1), root=tmp_path)
+    assert loaded[0].weight[0, :3].tolist() == [0.0, 0.0, tiny]
+    assert torch.equal(loaded[0].weight[1:], model[0].weight[1:]) and torch.equal(loaded[2].weight, model[2].weight)
+
+
 def test_manifest_records_hash_size_and_is_sorted(tmp_path):
     save_checkpoint(small_model(), "zeta", root=tmp_path)
     save_checkpoint(small_model(), "alpha", root=tmp_path, note="first")

@@ -237,6 +237,18 @@ def test_precision_recall_matches_a_brute_force_count():
     assert got.precision == pytest.approx(precision) and got.recall == pytest.approx(recall)
 
 
+def test_precision_recall_reuses_the_real_radius():
+    g = torch.Generator().manual_seed(3)
+    real = torch.randn(40, 3, generator=g)
+    radius = metrics.kth_neighbour_radius(real, 2)
+    assert radius.shape == (40,) and bool((radius > 0).all())
+    for shift in (0.0, 0.5, 2.0):
+        fake = torch.randn(30, 3, generator=g) + shift
+        assert metrics.precision_recall(real, fake, k=2, real_radius=radius) == metrics.precision_recall(real, fake, k=2)
+    with pytest.raises(ValueError, match=r"real_radius.*shape \(40\), got \(10,\)"):
+        metrics.precision_recall(real, fake, k=2, real_radius=radius[:10])
+
+
 def test_precision_recall_needs_more_than_k_rows():
     with pytest.raises(ValueError, match="at least 4 rows"):
         metrics.precision_recall(torch.randn(3, 2), torch.randn(10, 2), k=3)

@@ -42,7 +42,7 @@ from course_gen.metrics.likelihood import (
     parzen_log_likelihood,
     select_parzen_bandwidth,
 )
-from course_gen.metrics.manifold import PrecisionRecall, precision_recall
+from course_gen.metrics.manifold import PrecisionRecall, kth_neighbour_radius, precision_recall
 from course_gen.metrics.probes import add_noise, blur, drop_classes, fade
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "gaussian_stats",
     "inception_score",
     "kid",
+    "kth_neighbour_radius",
     "nats_to_bits",
     "parzen_log_likelihood",
     "polynomial_kernel",

@@ -52,30 +52,43 @@ def damage(images: torch.Tensor, labels: torch.Tensor, kind: str, severity: floa
 
 
 class _DamageScores:
-    """The damaged images and their scores per ``(kind, severity)``, computed on the first view and kept
-    (each costs a classifier pass and the metrics, far over a redraw's budget; the reference's
-    features are computed once)."""
+    """The damaged images and their scores per ``(kind, severity)``, scored a kind at a time and kept.
 
-    def __init__(self, images, labels, reference, classifier, n: int, kid_subsets: int):
+    The first view of a kind damages the pool at every one of ``severities`` (the slider's values), runs the
+    classifier once over all of them and scores each set (about a second or two); from then on, moving the
+    severity slider of that kind only looks the scores up. The reference's features and k-NN radii are
+    computed once. A severity outside ``severities`` is scored on its own.
+    """
+
+    def __init__(self, images, labels, reference, classifier, n: int, kid_subsets: int, severities):
         self.images, self.labels, self.classifier, self.n, self.kid_subsets = images, labels, classifier, n, kid_subsets
+        self.severities = [round(float(s), 9) for s in severities]
         self.real_features = classifier.features(reference)
+        self.real_radius = metrics.kth_neighbour_radius(self.real_features)
         self.cache: dict[tuple[str, float], tuple[torch.Tensor, dict[str, float]]] = {}
 
     def __call__(self, kind: str, severity: float) -> tuple[torch.Tensor, dict[str, float]]:
         """The first 16 damaged images and the scores: FID, KID, IS, 10 x precision, 10 x recall."""
         key = (kind, round(float(severity), 9))
         if key not in self.cache:
-            fake = damage(self.images, self.labels, kind, severity, self.n)
-            fake_features = self.classifier.features(fake)
-            pr = metrics.precision_recall(self.real_features, fake_features)
-            self.cache[key] = fake[:16].cpu(), {
-                "FID": metrics.fid(self.real_features, fake_features),
-                "KID": metrics.kid(self.real_features, fake_features, n_subsets=self.kid_subsets)[0],
-                "IS": metrics.inception_score(self.classifier.probs(fake), splits=1)[0],
-                "precision x 10": 10 * pr.precision,
-                "recall x 10": 10 * pr.recall,
-            }
+            batch = self.severities if key[1] in self.severities else [key[1]]
+            fakes = [damage(self.images, self.labels, kind, s, self.n) for s in batch]
+            everything = torch.cat(fakes)
+            features, probs = self.classifier.features(everything), self.classifier.probs(everything)
+            for k, (s, fake) in enumerate(zip(batch, fakes)):
+                rows = slice(k * len(fake), (k + 1) * len(fake))
+                self.cache[kind, s] = fake[:16].cpu(), self._scores(features[rows], probs[rows])
         return self.cache[key]
+
+    def _scores(self, fake_features: torch.Tensor, fake_probs: torch.Tensor) -> dict[str, float]:
+        pr = metrics.precision_recall(self.real_features, fake_features, real_radius=self.real_radius)
+        return {
+            "FID": metrics.fid(self.real_features, fake_features),
+            "KID": metrics.kid(self.real_features, fake_features, n_subsets=self.kid_subsets)[0],
+            "IS": metrics.inception_score(fake_probs, splits=1)[0],
+            "precision x 10": 10 * pr.precision,
+            "recall x 10": 10 * pr.recall,
+        }
 
 
 def _axis_end(largest: float) -> float:
@@ -121,7 +134,8 @@ class _DamageFigure:
 def damage_explorer(images: torch.Tensor, labels: torch.Tensor, reference: torch.Tensor, classifier,
                     n: int = 300, kid_subsets: int = 20) -> w.VBox:
     """Controls ``kind`` (dropdown) and ``severity`` (slider) above 16 damaged images and bars of their
-    scores (FID, KID, IS, 10 x precision, 10 x recall); each (kind, severity) is scored once and kept.
+    scores (FID, KID, IS, 10 x precision, 10 x recall). A kind is scored at all eleven severities the first
+    time it is shown (a second or two), so dragging the severity slider then redraws at once.
 
     ``images``/``labels``: the pool to damage (e.g. training digits); ``reference``: the real set
     the metrics compare with (e.g. test digits); ``classifier``: a
@@ -134,8 +148,9 @@ def damage_explorer(images: torch.Tensor, labels: torch.Tensor, reference: torch
         raise TypeError(f"classifier must have features() and probs() (a DigitsClassifier), got {type(classifier).__name__}")
     damage(images, labels, "noise", 0.0, n)  # checks images, labels and n before anything is drawn
     kind = w.Dropdown(options=DAMAGES, value="noise", description="damage")
-    severity = w.FloatSlider(value=0.3, min=0.0, max=1.0, step=0.1, description="severity", continuous_update=False)
-    scored = _DamageScores(images, labels, reference, classifier, n, kid_subsets)
+    severity = w.FloatSlider(value=0.3, min=0.0, max=1.0, step=0.1, description="severity")
+    severities = [severity.min + k * severity.step for k in range(round((severity.max - severity.min) / severity.step) + 1)]
+    scored = _DamageScores(images, labels, reference, classifier, n, kid_subsets, severities)
     picture = _DamageFigure(*scored(kind.value, severity.value))
 
     def update() -> None:
