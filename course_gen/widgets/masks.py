@@ -95,17 +95,21 @@ class KeptLiveFigure(LiveFigure):
         return self._kept[key][1] if key in self._kept else self.canvas.get_width_height()
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=1024)
+def _outline(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The vertices, codes and extents ((x0, y0), (x1, y1)) of ``text``'s outline at 1 point."""
+    path = TextPath((0, 0), text, size=1)
+    extents = path.get_extents().get_points() if len(path.vertices) else np.zeros((2, 2))
+    return path.vertices, path.codes, extents
+
+
 def _glyphs(text: str, size: float, ha: str, va: str, shift: tuple[float, float]) -> Path:
     """The outline of ``text`` at ``size`` points, in points, aligned at the origin as ``ha``/``va`` say and
-    moved by ``shift`` points."""
-    path = TextPath((0, 0), text, size=size)
-    if not len(path.vertices):
-        return path
-    (x0, y0), (x1, y1) = path.get_extents().get_points()
-    dx = {"left": -x0, "center": -(x0 + x1) / 2, "right": -x1}[ha] + shift[0]
-    dy = {"bottom": -y0, "center": -(y0 + y1) / 2, "top": -y1}[va] + shift[1]
-    return Path(path.vertices + (dx, dy), path.codes)
+    moved by ``shift`` points (scaled from the outline at 1 point, made once per text)."""
+    vertices, codes, ((x0, y0), (x1, y1)) = _outline(text)
+    dx = {"left": -x0, "center": -(x0 + x1) / 2, "right": -x1}[ha] * size + shift[0]
+    dy = {"bottom": -y0, "center": -(y0 + y1) / 2, "top": -y1}[va] * size + shift[1]
+    return Path(vertices * size + (dx, dy), codes)
 
 
 class TextStamps(PathCollection):
@@ -137,7 +141,7 @@ class TextStamps(PathCollection):
         positions = np.asarray(positions, dtype=float)
         if positions.shape != (len(self.texts), 2) and not (positions.size == 0 and not self.texts):
             raise ValueError(f"positions must be one (x, y) per text, {len(self.texts)} x 2, got shape {positions.shape}")
-        size = round(2 * check_positive_number("size", size)) / 2  # in half points: glyphs of a size made once
+        size = check_positive_number("size", size)
         try:
             colours = to_rgba_array(colours)
         except (TypeError, ValueError):
