@@ -14,7 +14,7 @@ widgets = pytest.importorskip("course_gen.widgets")
 from course_gen import flows  # noqa: E402
 from course_gen.widgets.flows import (draw_coupling_masks, draw_grid_deformation, draw_pushforward,  # noqa: E402
                                       invertibility_warning)
-from course_gen.widgets.masks import TextStamps  # noqa: E402
+from course_gen.widgets._figure_view import TextStamps  # noqa: E402
 
 torch.set_num_threads(1)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

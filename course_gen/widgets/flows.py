@@ -38,12 +38,11 @@ from matplotlib.transforms import offset_copy
 from course_gen._checks import check_bool, check_choice, check_finite_number, check_int, check_positive_number, check_seed
 from course_gen.flows import Flow, coupling_mask, planar_map, radial_map
 from course_gen.runtime import model_device
-from course_gen.widgets._figure_view import FigureBox, FreshTicks, live_view
-from course_gen.widgets.masks import KeptLiveFigure, TextStamps
+from course_gen.widgets._figure_view import FigureBox, FreshTicks, KeptLiveFigure, TextStamps, live_view
 
-__all__ = ["KINDS", "coupling_mask_viewer", "draw_coupling_masks", "draw_dequantization_noise",
+__all__ = ["coupling_mask_viewer", "CouplingMaskViewer", "draw_coupling_masks", "draw_dequantization_noise",
            "draw_grid_deformation", "draw_histogram_vs_density", "draw_pushforward", "flow_playground",
-           "invertibility_warning"]
+           "FlowPlayground", "invertibility_warning", "KINDS", "play_strength"]
 
 #: The maps :func:`draw_pushforward` knows.
 KINDS = ("planar", "radial")
@@ -440,7 +439,7 @@ def draw_dequantization_noise(model, x: torch.Tensor, seed: int = 0, n_show: int
     x = x.cpu()
     rows = [(x, "digit x"), (u_uniform, "uniform u"), ((x + u_uniform) / 2, "y, uniform u"),
             (u_learned, "learned u"), ((x + u_learned) / 2, "y, learned u")]
-    fig = plt.figure(figsize=(13.5, 8.2))
+    fig = plt.figure(figsize=(13.5, 7.2))
     grid = fig.add_gridspec(len(rows), n_show + 2, width_ratios=[1] * n_show + [0.3, 2.6])
     for r, (images, label) in enumerate(rows):
         for c in range(n_show):

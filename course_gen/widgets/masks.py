@@ -13,26 +13,20 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.axes import Axes
-from matplotlib.collections import PathCollection
-from matplotlib.colors import ListedColormap, to_rgba_array
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.path import Path
-from matplotlib.textpath import TextPath
-from matplotlib.transforms import Affine2D, Bbox
 
-from course_gen._checks import check_bool, check_choice, check_finite_number, check_int, check_positive_number
+from course_gen._checks import check_bool, check_choice, check_int
 from course_gen.autoregressive import MASK_TYPES, MaskedConv2d, made_degrees, made_masks
-from course_gen.widgets._figure_view import FigureBox, LiveFigure, live_view
+from course_gen.widgets._figure_view import FigureBox, KeptLiveFigure, TextStamps, live_view
 
-__all__ = ["ORDERINGS", "VIEWS", "draw_conv_masks", "draw_made_masks", "mask_viewer"]
+__all__ = ["draw_conv_masks", "draw_made_masks", "mask_viewer", "MaskViewer", "ORDERINGS", "VIEWS"]
 
 #: Orderings :func:`draw_made_masks` offers.
 ORDERINGS = ("natural", "random")
@@ -45,123 +39,6 @@ VIEWER_INPUTS, VIEWER_KERNELS = (2, 10), (3, 5, 7)
 
 _MASK_COLOURS = ListedColormap(["#f2f2f2", "#1f5fa8"])
 _COLOUR_NAMES = ("R", "G", "B")
-
-
-class KeptLiveFigure(LiveFigure):
-    """A :class:`~course_gen.widgets._figure_view.LiveFigure` that keeps what it drew, for settings seen before.
-
-    ``key()`` (optional): the settings the picture depends on (hashable). :meth:`png` draws the picture of a
-    key once and keeps the last ``size`` of them with their pixel sizes; whoever updates the figure may skip
-    keys already kept (``key in kept``). ``background_key()`` (optional, with ``moving`` artists): the
-    settings of the static part; its saved background is kept per key and reused when that key comes back
-    (a new key draws the whole figure once), so no one needs to call :meth:`invalidate` for it.
-    """
-
-    def __init__(self, figure: Figure, moving=(), key: Callable[[], Hashable] | None = None,
-                 background_key: Callable[[], Hashable] | None = None, size: int = 128):
-        for name, function in (("key", key), ("background_key", background_key)):
-            if function is not None and not callable(function):
-                raise TypeError(f"{name} must be a function giving the settings shown, got {type(function).__name__}")
-        super().__init__(figure, moving)
-        self.key, self.background_key, self.size = key, background_key, check_int("size", size, minimum=1)
-        self._kept: dict[Hashable, tuple[bytes, tuple[int, int]]] = {}
-        self._backgrounds: dict[Hashable, object] = {}
-        self._drawn_on = None  # the background key of the saved background
-
-    def __contains__(self, key) -> bool:
-        return key in self._kept
-
-    def png(self) -> bytes:
-        """The current picture, PNG bytes (drawn now unless its key's picture is kept)."""
-        key = self.key() if self.key is not None else None
-        if key is not None and key in self._kept:
-            return self._kept[key][0]
-        if self.background_key is not None:
-            background = self.background_key()
-            if background != self._drawn_on:
-                self._background, self._drawn_on = self._backgrounds.get(background), background
-        png = super().png()
-        if self.background_key is not None:
-            self._backgrounds[self._drawn_on] = self._background
-        if key is not None:
-            if len(self._kept) >= self.size:
-                del self._kept[next(iter(self._kept))]  # the oldest
-            self._kept[key] = png, self.canvas.get_width_height()
-        return png
-
-    def size_px(self) -> tuple[int, int]:
-        """Width and height in pixels of the current picture."""
-        key = self.key() if self.key is not None else None
-        return self._kept[key][1] if key in self._kept else self.canvas.get_width_height()
-
-
-@functools.lru_cache(maxsize=1024)
-def _outline(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The vertices, codes and extents ((x0, y0), (x1, y1)) of ``text``'s outline at 1 point."""
-    path = TextPath((0, 0), text, size=1)
-    extents = path.get_extents().get_points() if len(path.vertices) else np.zeros((2, 2))
-    return path.vertices, path.codes, extents
-
-
-def _glyphs(text: str, size: float, ha: str, va: str, shift: tuple[float, float]) -> Path:
-    """The outline of ``text`` at ``size`` points, in points, aligned at the origin as ``ha``/``va`` say and
-    moved by ``shift`` points (scaled from the outline at 1 point, made once per text)."""
-    vertices, codes, ((x0, y0), (x1, y1)) = _outline(text)
-    dx = {"left": -x0, "center": -(x0 + x1) / 2, "right": -x1}[ha] * size + shift[0]
-    dy = {"bottom": -y0, "center": -(y0 + y1) / 2, "top": -y1}[va] * size + shift[1]
-    return Path(vertices * size + (dx, dy), codes)
-
-
-class TextStamps(PathCollection):
-    """Many short texts on ``ax`` drawn as one collection of glyph outlines: one draw call instead of one per
-    text (a Text artist costs about half a millisecond to draw, 100 numbers would cost 50 ms).
-
-    :meth:`show` writes ``texts`` at ``positions`` (in ``offset_transform``, by default data coordinates),
-    aligned by ``ha``/``va`` and moved by ``shift`` points; the texts written are in :attr:`texts`.
-    """
-
-    def __init__(self, ax, ha: str = "center", va: str = "center", offset_transform=None, shift=(0.0, 0.0)):
-        if not isinstance(ax, Axes):
-            raise TypeError(f"ax must be matplotlib Axes, got {type(ax).__name__}")
-        check_choice("ha", ha, ("left", "center", "right"))
-        check_choice("va", va, ("bottom", "center", "top"))
-        if isinstance(shift, (str, bytes)) or np.shape(shift) != (2,):
-            raise ValueError(f"shift must be two numbers (points right, points up), got {shift!r}")
-        shift = tuple(check_finite_number("shift", v) for v in shift)
-        super().__init__([], offsets=np.empty((0, 2)), linewidths=0,
-                         offset_transform=ax.transData if offset_transform is None else offset_transform,
-                         transform=Affine2D().scale(1 / 72) + ax.figure.dpi_scale_trans)  # paths in points
-        self.ha, self.va, self.shift, self.texts = ha, va, tuple(shift), []
-        ax.add_collection(self, autolim=False)
-        self.set_clip_on(False)
-
-    def show(self, texts, positions, size: float, colours="black") -> None:
-        """Write ``texts`` at ``positions`` ((N, 2)) in ``size`` points, in ``colours`` (one or one per text)."""
-        self.texts = [str(t) for t in texts]
-        positions = np.asarray(positions, dtype=float)
-        if positions.shape != (len(self.texts), 2) and not (positions.size == 0 and not self.texts):
-            raise ValueError(f"positions must be one (x, y) per text, {len(self.texts)} x 2, got shape {positions.shape}")
-        size = check_positive_number("size", size)
-        try:
-            colours = to_rgba_array(colours)
-        except (TypeError, ValueError):
-            raise ValueError(f"colours must be a matplotlib colour or one per text, got {colours!r:.80}") from None
-        if len(colours) not in (1, len(self.texts)):
-            raise ValueError(f"colours must be one colour or one per text ({len(self.texts)}), got {len(colours)}")
-        self.set_paths([_glyphs(t, size, self.ha, self.va, self.shift) for t in self.texts])
-        self.set_offsets(positions.reshape(-1, 2))
-        self.set_facecolor(colours)
-
-    def get_window_extent(self, renderer=None) -> Bbox:
-        """The box around every glyph in pixels (layout engines and tight bounding boxes see the texts)."""
-        scale = self.axes.figure.dpi / 72
-        offsets = self.get_offset_transform().transform(self.get_offsets())
-        boxes = [Bbox(path.get_extents().get_points() * scale + offset)
-                 for path, offset in zip(self.get_paths(), offsets) if len(path.vertices)]
-        return Bbox.union(boxes) if boxes else Bbox.null()
-
-    def get_tightbbox(self, renderer=None) -> Bbox:
-        return self.get_window_extent(renderer)
 
 
 def _ordering(n_inputs: int, ordering: str, seed: int):

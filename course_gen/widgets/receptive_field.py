@@ -31,11 +31,10 @@ from course_gen.autoregressive import (
     receptive_field,
 )
 from course_gen.runtime import model_device, seeded
-from course_gen.widgets._figure_view import FigureBox, live_view
-from course_gen.widgets.masks import KeptLiveFigure
+from course_gen.widgets._figure_view import FigureBox, KeptLiveFigure, live_view
 
-__all__ = ["MODEL_CHOICES", "draw_receptive_fields", "layers_label",
-           "random_model", "receptive_field_viewer"]
+__all__ = ["draw_receptive_fields", "FieldProbe", "layers_label", "MODEL_CHOICES", "random_model",
+           "receptive_field_viewer", "ReceptiveFieldViewer"]
 
 #: What :func:`receptive_field_viewer` can show.
 MODEL_CHOICES = ("PixelCNN | Gated PixelCNN", "PixelCNN", "Gated PixelCNN")
