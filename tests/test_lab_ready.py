@@ -5,7 +5,9 @@ copy of the tour notebook and a notebook whose saved outputs hold the checkers' 
 must show no "official Jupyter news" prompt, must open on the tour notebook, and must draw the
 marks U+2714 and U+2718 as glyphs from the course's font, not as the box a missing glyph gets.
 Chromium sees only the installed fonts that lack the marks (as on a machine with Liberation fonts
-only, where the marks showed as boxes), so the last check fails unless the course's font works.
+only, where the marks showed as boxes), so that check fails unless the course's font works.
+The tour's toolbar button of ``jupyterlab-rise`` must render it as a reveal.js deck, offline,
+with the slides and subslides its cells' ``slideshow`` metadata asks for.
 Skips without Chromium or Playwright unless ``COURSE_GEN_BROWSER_TESTS=1`` (then it fails).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +34,10 @@ NEWS = "official Jupyter news"
 #: The README's screenshot is refreshed only on request (COURSE_GEN_SCREENSHOTS=1), as in tests/test_site.py.
 SCREENSHOTS = ROOT / "docs" if os.environ.get("COURSE_GEN_SCREENSHOTS") == "1" else None
 CURRENT_TAB = "#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current"
+#: jupyterlab-rise's toolbar button "Render the current notebook as Reveal Slideshow" (its View menu's item).
+RISE_BUTTON = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-item[data-jp-item-name='RISE-button'] [data-command='RISE:preview']"
+#: Requests that leave this machine (anything but the lab on 127.0.0.1); the slides test refuses them.
+EXTERNAL = re.compile(r"^(?!https?://127\.0\.0\.1[:/])[a-z]+://")
 
 
 def write_marks_notebook(folder: Path) -> None:
@@ -113,6 +120,57 @@ def test_no_news_prompt(lab_page):
     page.wait_for_timeout(3000)  # JupyterLab asks a moment after start-up
     toasts = " ".join(page.locator(".Toastify__toast").all_inner_texts())
     assert NEWS not in toasts, f"JupyterLab asks about news: {toasts!r}"
+
+
+def rise_deck(cells: list[dict]) -> list[int]:
+    """The reveal.js deck RISE builds from ``cells``: per slide (left to right), its number of vertical sections.
+
+    As ``jupyterlab-rise`` 0.43 does it: the first shown cell (neither "skip" nor "notes") opens the first
+    slide whatever its type; after it a "slide" cell opens a new slide and a "subslide" cell a new section
+    below; other cells go into the current section. So a notebook that starts with a "slide" cell has one
+    slide per "slide" cell, one that does not gets one more.
+    """
+    deck, started = [1], False
+    for cell in cells:
+        kind = cell["metadata"].get("slideshow", {}).get("slide_type", "-")
+        if not started:
+            started = kind not in ("skip", "notes")
+        elif kind == "slide":
+            deck.append(1)
+        elif kind == "subslide":
+            deck[-1] += 1
+    return deck
+
+
+def test_tour_renders_as_slides_offline(lab_page):
+    base, page = lab_page
+    cells = json.loads((ROOT / "notebooks" / TOUR).read_text(encoding="utf-8"))["cells"]
+    expected = rise_deck(cells)
+    assert len(expected) == sum(c["metadata"]["slideshow"]["slide_type"] == "slide" for c in cells)  # opens on a slide
+    title = next(line[2:].strip() for line in "".join(cells[0]["source"]).splitlines() if line.startswith("# "))
+    refused = []
+
+    def refuse(route):
+        refused.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    page.route(EXTERNAL, refuse)  # as in a classroom without network (the lab's own requests pass)
+    try:
+        page.goto(f"{base}/lab/tree/{TOUR}?token={LAB_TOKEN}")
+        page.locator(RISE_BUTTON).click()  # what a teacher does; RISE opens the deck in a panel on the right
+        slides = page.frame_locator("iframe[src*='/rise/']").locator(".reveal .slides > section")
+        slides.first.locator("h1").wait_for()
+        deck = slides.evaluate_all("slides => slides.map(s => s.querySelectorAll(':scope > section').length)")
+        present = slides.evaluate_all("slides => slides.map(s => s.classList.contains('present'))")
+        heading = slides.first.locator("h1")
+        shown_title = heading.text_content().replace("\u00b6", "").strip()  # less the heading's anchor link
+        visible = heading.is_visible()
+    finally:
+        page.unroute(EXTERNAL, refuse)
+    print("requests refused (external hosts):", refused)
+    assert deck == expected, f"RISE's slides (sections per slide) {deck}, the metadata asks for {expected}"
+    assert present.index(True) == 0 and visible, "the deck does not open on its first slide"
+    assert shown_title == title
 
 
 def test_checker_marks_render_as_glyphs(lab_page, tmp_path):
