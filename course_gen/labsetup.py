@@ -2,7 +2,8 @@
 
 - the course's own settings (``course_gen/lab_settings/overrides.json``, passed as
   ``--LabApp.app_settings_dir``): no "Would you like to get notified about official Jupyter news?"
-  prompt and no update check; the user's ``~/.jupyter`` is neither read for this nor written;
+  prompt and no update check, and jupyterlab-rise's slides in reveal.js's "white" theme (the default theme
+  fetches Google fonts); the user's ``~/.jupyter`` is neither read for this nor written;
 - the tour notebook opens with JupyterLab (``LabApp.default_url``);
 - the checkers' marks (U+2714, U+2718) render on machines without a font that has them: this
   module is also a Jupyter server extension that serves ``lab_settings/custom/custom.css`` and the

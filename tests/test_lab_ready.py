@@ -167,7 +167,7 @@ def test_tour_renders_as_slides_offline(lab_page):
         visible = heading.is_visible()
     finally:
         page.unroute(EXTERNAL, refuse)
-    print("requests refused (external hosts):", refused)
+    assert not refused, f"RISE asks for these files from outside: {refused}"
     assert deck == expected, f"RISE's slides (sections per slide) {deck}, the metadata asks for {expected}"
     assert present.index(True) == 0 and visible, "the deck does not open on its first slide"
     assert shown_title == title
