@@ -1,7 +1,7 @@
 """Widget speed: milliseconds per control change of every widget, and frames per second while playing.
 
-Each widget is built as its notebook builds it (shipped weights, the same data), on one torch thread as
-``notebook_setup()`` sets it. Every control is moved through 10 values (each different from the one
+Each widget is built as its notebook builds it (shipped weights, the same data), on one torch thread and
+with the course's figure style, as ``notebook_setup()`` sets them. Every control is moved through 10 values (each different from the one
 before); a move is timed from setting ``control.value`` until its observers have run, which includes the
 redraw (traitlets observers run synchronously and leave the new PNG in ``box.image``). This is the time in
 the kernel, before the browser round trip. A play button is timed per tick (training steps included), its
@@ -240,8 +240,11 @@ def widget_rows(case: WidgetCase) -> list[list]:
 
 
 def widgets_table() -> None:
+    from course_gen import plotting
+
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as notebook_setup() sets it
+    torch.set_num_threads(1)  # as notebook_setup() sets it, with the course's figure style
+    plotting.use_course_style()
     try:
         rows = []
         for case in CASES:

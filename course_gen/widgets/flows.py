@@ -54,8 +54,10 @@ _GRID_STYLE = {"colors": "white", "linewidths": 0.5, "alpha": 0.6}
 DPI = 80
 #: Play frames from the chosen map to the identity (as many back).
 PLAY_FRAMES = 20
-#: Dots per inch of the coupling-mask viewer: six layers stay under 900 pixels wide.
-COUPLING_DPI = 64
+#: Dots per inch of the coupling-mask viewer (fewer where its picture would pass COUPLING_MAX_WIDTH_PX).
+COUPLING_DPI = 80
+#: The widest the coupling viewer's picture gets (its dots per inch shrink for 5 and 6 layers).
+COUPLING_MAX_WIDTH_PX = 900
 #: Coupling masks: grey = transformed (0), blue = kept (1).
 _MASK_COLOURS = ListedColormap(["#f2f2f2", "#1f5fa8"])
 #: The mask kinds :func:`draw_coupling_masks` shows, with the shape each is drawn on.
@@ -491,7 +493,7 @@ def _coupling_layout(n_layers: int, alternate: bool) -> tuple[float, float, dict
     left, right, bottom = 1.3, 0.1, 0.45
     width = left + right + n_layers * column + count_column + n_layers * gap
     title = textwrap.fill("coupling masks: blue = kept (conditions the rest), grey = transformed"
-                          + ("" if alternate else "   (NOT alternated)"), width=int(9.5 * width))
+                          + ("" if alternate else "   (NOT\u00a0alternated)"), width=int(9.5 * width))
     top = 0.6 + 0.25 * (title.count("\n") + 1)
     height = top + bottom + column * sum(heights) / 8 + row_gap * (len(heights) - 1)
     grid = {"height_ratios": heights, "width_ratios": [column] * n_layers + [count_column],
@@ -596,6 +598,7 @@ class CouplingMaskViewer:
                          check_bool("alternate", alternate))
         if self.settings not in self.live:
             self.panels.show(n_layers, alternate)
+            self.figure.set_dpi(min(COUPLING_DPI, COUPLING_MAX_WIDTH_PX / self.figure.get_figwidth()))
 
     def size_px(self) -> tuple[int, int]:
         """The picture's width and height in pixels (it changes with the number of layers)."""

@@ -569,12 +569,13 @@ def latent_explorer(
     z1, z2 = _axis_slider("z1", xlim), _axis_slider("z2", ylim)
 
     fig = Figure(figsize=(9.5, 4.2), dpi=DPI)
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1], "left": 0.07, "right": 0.98,
-                                                   "bottom": 0.12, "top": 0.9, "wspace": 0.12})
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1], "left": 0.1, "right": 0.98,
+                                                   "bottom": 0.13, "top": 0.9, "wspace": 0.12})
     _scatter_codes(left, points, point_labels, xlim, ylim)
     (marker,) = left.plot([z1.value], [z2.value], marker="*", color="red", markersize=18, markeredgecolor="black")
-    left.set_xlim(xlim[0], xlim[1])
-    left.set_ylim(ylim[0], ylim[1])
+    for limits, set_limits in ((xlim, left.set_xlim), (ylim, left.set_ylim)):
+        room = 0.05 * (limits[1] - limits[0])  # the star stays whole at the sliders' ends
+        set_limits(limits[0] - room, limits[1] + room)
     def decoded_code() -> tuple[torch.Tensor, str]:
         code = torch.tensor([[z1.value, z2.value]], dtype=torch.float32)
         return _decode_images(decode, code, image_shape)[0], f"decode(({z1.value:.1f}, {z2.value:.1f}))"

@@ -162,6 +162,7 @@ def _stem_axes(ax, n_atoms: int) -> None:
     ax.axhline(0, color="0.6", linewidth=1)
     ax.set_xlim(-1, n_atoms)
     ax.set_xlabel("atom k")
+    ax.set_title(" ", fontsize=12)  # the code's summary, written by the caller (same size as the other titles)
 
 
 def _tradeoff_axes(trade, lams: np.ndarray, counts: np.ndarray, errors: np.ndarray, lam: float):
