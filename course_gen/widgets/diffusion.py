@@ -303,9 +303,9 @@ class TransportPlayground:
         ax.set_xlim(-self.limit - spacing, self.limit + spacing)
         ax.set_ylim(-self.limit - spacing, self.limit + spacing)
         ax.set_aspect("equal")
-        ax.tick_params(labelsize=8)
-        ax.legend(loc="lower left", fontsize=8, markerscale=2)
-        self._title = ax.set_title("", fontsize=11)
+        ax.tick_params(labelsize=10)
+        ax.legend(loc="lower left", fontsize=10, markerscale=2)
+        self._title = ax.set_title("", fontsize=12)
         self.figure = fig
         self.live = LiveFigure(fig, [self._quiver, self._points, self._title])
 

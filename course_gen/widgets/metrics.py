@@ -123,7 +123,7 @@ class _DamageFigure:
         self.caption.set_text(f"{kind}, severity {severity:.1f}")
         for bar, label, value in zip(self.bars, self.labels, scores.values()):
             bar.set_width(value)
-            label.xy = (value, label.xy[1])
+            label.xy = (max(value, 0.0), label.xy[1])  # a negative KID's label stays right of the axis
             label.set_text(f"{value:.2f}")
         limit = (0, _axis_end(max(scores.values())))
         if self.right.get_xlim() != limit:
