@@ -37,6 +37,12 @@ def chromium_path() -> str:
     return path
 
 
+def launch_chromium(playwright, executable: str, **options):
+    """Headless Chromium from ``executable`` (flags a container needs), ``options`` passed to ``launch``."""
+    return playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-dev-shm-usage"],
+                                      **options)
+
+
 def sync_playwright():
     try:
         from playwright.sync_api import sync_playwright as start
@@ -135,8 +141,7 @@ def notebook_page(tmp_path_factory):
     # the course's settings: no news prompt over the widgets
     with running_lab(folder, extra_args=[f"--LabApp.app_settings_dir={SETTINGS_DIR}"]) as base, \
             sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable,
-                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = launch_chromium(playwright, executable)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(TIMEOUT_MS)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from lab_server import LAB_TOKEN, get_json, running_lab, skip_without_jupyter
-from test_browser import TIMEOUT_MS, chromium_path, sync_playwright
+from test_browser import TIMEOUT_MS, chromium_path, launch_chromium, sync_playwright
 
 from course_gen.labsetup import TOUR
 
@@ -90,8 +90,7 @@ def lab_page(tmp_path_factory):
     write_marks_notebook(folder)
     with running_lab(folder, launcher=COURSE_LAB) as base, sync_playwright() as playwright:
         env = dict(os.environ, **fonts_without_marks(tmp_path_factory.mktemp("fonts")))
-        browser = playwright.chromium.launch(executable_path=executable, env=env,
-                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = launch_chromium(playwright, executable, env=env)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 700})
             page.set_default_timeout(TIMEOUT_MS)

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import pytest
 
 from course_gen.publish import site
-from test_browser import chromium_path, sync_playwright
+from test_browser import chromium_path, launch_chromium, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The README's screenshots are refreshed only on request (COURSE_GEN_SCREENSHOTS=1): a test run leaves tracked files alone.
@@ -39,8 +39,7 @@ def built(tmp_path_factory):
 def browser():
     executable = chromium_path()
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable,
-                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
+        chromium = launch_chromium(playwright, executable)
         try:
             yield chromium
         finally:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from course_gen.publish import slide_types, slides
-from test_browser import chromium_path, sync_playwright
+from test_browser import chromium_path, launch_chromium, sync_playwright
 
 NOTEBOOKS = sorted(slide_types.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 CONVERTED = (tuple(path.stem for path in NOTEBOOKS) if os.environ.get("COURSE_GEN_ALL_DECKS") == "1"
@@ -133,8 +133,7 @@ MEASURE = """() => {
 def test_decks_open_offline_and_every_slide_fits_1280x720(decks):
     executable = chromium_path()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable,
-                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = launch_chromium(playwright, executable)
         try:
             for name, path in decks.items():
                 page = browser.new_page(viewport={"width": 1280, "height": 720})

@@ -7,6 +7,8 @@ import torch
 
 widgets = pytest.importorskip("course_gen.widgets")
 
+from widget_helpers import assert_shown_at_its_size  # noqa: E402
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -53,22 +55,22 @@ def test_draw_data_set_rejects_unknown_names():
         draw_data_set("mnist")
 
 
-def test_figure_view_redraws_on_controls_only():
+def test_live_view_redraws_on_controls_only():
     import ipywidgets
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    from course_gen.widgets._figure_view import figure_view
+    from course_gen.widgets._figure_view import LiveFigure, live_view
 
     slider, other = ipywidgets.IntSlider(value=1, max=5), ipywidgets.IntSlider(value=0)
+    figure = Figure(figsize=(3, 2), dpi=50)
+    (line,) = figure.add_subplot().plot([0, 1], [0, 1])
     drawn = []
 
-    def draw():
+    def update():
         drawn.append(slider.value)
-        fig, ax = plt.subplots()
-        ax.plot(range(slider.value + 1))
-        return fig
+        line.set_ydata([0, slider.value])
 
-    box = figure_view(draw, {"slider": slider}, others={"other": other})
+    box = live_view(LiveFigure(figure, [line]), {"slider": slider}, update, others={"other": other})
     assert box.slider is slider and box.other is other and drawn == [1]
     first = bytes(box.image.value)
     slider.value = 4
@@ -78,19 +80,6 @@ def test_figure_view_redraws_on_controls_only():
 
 
 # ----------------------------------------------------------------------------- drawn once, redrawn in place
-
-
-def png_size(png: bytes) -> tuple[int, int]:
-    """Width and height from a PNG's IHDR chunk."""
-    assert png.startswith(PNG_SIGNATURE)
-    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-
-
-def assert_shown_at_its_size(box) -> None:
-    """The picture is shown 1:1: the image's layout size is the PNG's pixel size, no wider than 900 px."""
-    width, height = png_size(drawn_png(box))
-    assert (box.image.layout.width, box.image.layout.height) == (f"{width}px", f"{height}px")
-    assert width <= 900
 
 
 def test_data_browser_is_drawn_at_its_size_and_leaves_no_trace_of_other_sets():

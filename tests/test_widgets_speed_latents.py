@@ -5,14 +5,11 @@ what is cached equals what is computed afresh. (No timings here: see benchmarks/
 
 from __future__ import annotations
 
-import base64
-import io
 import time
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 widgets = pytest.importorskip("course_gen.widgets")
 
@@ -21,27 +18,11 @@ from course_gen.vae import VAE  # noqa: E402
 from course_gen.widgets._figure_view import BACKLOG_GAP_S  # noqa: E402
 from course_gen.widgets.interpolation import _decode_images  # noqa: E402
 from course_gen.widgets.vae import traverse  # noqa: E402
-
-
-def pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+from widget_helpers import assert_shown_at_its_size, fully_drawn, pixels  # noqa: E402
 
 
 def shown(box) -> np.ndarray:
     return pixels(box.image.value)
-
-
-def fully_drawn(live) -> np.ndarray:
-    """The figure of ``live`` drawn whole, every artist in its own order (no background kept)."""
-    for artist in live.moving:
-        artist.set_animated(False)
-    try:
-        live.canvas.draw()
-        return np.asarray(live.canvas.buffer_rgba())[..., :3].copy()
-    finally:
-        for artist in live.moving:
-            artist.set_animated(True)
-        live.invalidate()
 
 
 def assert_blitted_is_full(box, live) -> None:
@@ -66,13 +47,6 @@ def changed_only_inside(before: np.ndarray, after: np.ndarray, axes_list, figure
     assert not (changed & ~allowed).any(), "a change redrew pixels outside the panels it concerns"
 
 
-def assert_shown_at_its_size_with_a_static_frame(box) -> None:
-    width, height = Image.open(io.BytesIO(box.image.value)).size
-    assert (box.image.layout.width, box.image.layout.height) == (f"{width}px", f"{height}px")
-    assert width <= 900
-    assert base64.b64decode(box._repr_mimebundle_()["image/png"]) == bytes(box.image.value)
-
-
 # ============================================================================ GAN playground
 
 
@@ -90,7 +64,7 @@ def test_gan_playground_blitted_frames_are_full_draws_and_the_title_follows_k():
     changed_only_inside(before, shown(box), [box.playground.live.figure.axes[0]], live.figure)
     box.k.value = 1
     assert np.array_equal(shown(box), before)
-    assert_shown_at_its_size_with_a_static_frame(box)
+    assert_shown_at_its_size(box)
 
 
 # ============================================================================ interpolation
@@ -130,7 +104,7 @@ def test_interpolation_redraws_only_the_moving_panels_and_matches_a_full_draw(co
     box.path.value = "linear"
     box.slider.value = 0.0
     assert np.array_equal(shown(box), start), "moving t and the path and back must give the same picture"
-    assert_shown_at_its_size_with_a_static_frame(box)
+    assert_shown_at_its_size(box)
 
 
 def test_interpolation_cached_decodings_equal_fresh_ones(codes):
@@ -187,7 +161,7 @@ def test_latent_explorer_moves_only_the_star_and_the_decoding():
     assert_blitted_is_full(box, live)
     box.z1.value, box.z2.value = 0.0, 0.0
     assert np.array_equal(shown(box), start)
-    assert_shown_at_its_size_with_a_static_frame(box)
+    assert_shown_at_its_size(box)
 
 
 # ============================================================================ latent traversal
@@ -209,7 +183,7 @@ def test_latent_traversal_matches_a_full_draw_and_returns_to_the_same_picture(va
         assert_blitted_is_full(box, live)
     box.index.value, box.latent.value, box.value.value = 0, int(box.picture.kl.argmax()), 0.0
     assert np.array_equal(shown(box), start)
-    assert_shown_at_its_size_with_a_static_frame(box)
+    assert_shown_at_its_size(box)
 
 
 def test_latent_traversal_cached_decodings_equal_fresh_ones(vae_and_images):

@@ -7,12 +7,10 @@ picture is shown at its pixel size; the flow playground's play frames run to the
 
 from __future__ import annotations
 
-import io
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 widgets = pytest.importorskip("course_gen.widgets")
 
@@ -22,31 +20,15 @@ from course_gen.widgets import _figure_view  # noqa: E402
 from course_gen.widgets.flows import PLAY_FRAMES, CouplingMaskViewer, FlowPlayground, play_strength  # noqa: E402
 from course_gen.widgets.masks import MaskViewer  # noqa: E402
 from course_gen.widgets.receptive_field import FieldProbe, ReceptiveFieldViewer, random_model  # noqa: E402
+from widget_helpers import assert_shown_at_its_size, fully_drawn, pixels  # noqa: E402
 
 torch.set_num_threads(1)
-
-
-def pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(bytes(png))).convert("RGB"))
 
 
 def assert_same_picture(png: bytes, expected: bytes) -> None:
     first, second = pixels(png), pixels(expected)
     assert first.shape == second.shape
     assert np.array_equal(first, second), f"{int((first != second).any(-1).sum())} pixels differ"
-
-
-def whole_figure(state) -> np.ndarray:
-    """The state's figure drawn at once, its moving artists included (no kept background)."""
-    for artist in state.live.moving:
-        artist.set_animated(False)
-    state.live.canvas.draw()
-    return np.asarray(state.live.canvas.buffer_rgba())[..., :3].copy()
-
-
-def assert_shown_at_its_size(box) -> None:
-    height, width = pixels(box.image.value).shape[:2]
-    assert (box.image.layout.width, box.image.layout.height) == (f"{width}px", f"{height}px")
 
 
 # ---------------------------------------------------------------------------------------------- mask viewer
@@ -61,7 +43,7 @@ def test_mask_viewer_updated_in_place_equals_a_fresh_drawing():
     fresh = MaskViewer()
     fresh.show("MADE", 4, "random", 2, 7, True)
     assert_same_picture(box.image.value, fresh.png())  # nothing left over from 9 inputs or the conv panels
-    assert np.array_equal(pixels(box.image.value), whole_figure(fresh))  # panels drawn over the kept titles
+    assert np.array_equal(pixels(box.image.value), fully_drawn(fresh.live))  # panels drawn over the kept titles
     box.view.value = "masked convolution"
     fresh.show("masked convolution", 4, "random", 2, 7, True)
     assert_same_picture(box.image.value, fresh.png())
@@ -157,7 +139,7 @@ def test_flow_playground_updated_in_place_equals_a_fresh_drawing():
     fresh.show("planar", {"u": (-1.2, 0.0), "w": (2.0, 1.0), "b": 0.5}, 0.4)
     assert_same_picture(box.image.value, fresh.png())
     # the moving artists drawn over the kept background = the whole figure drawn at once, inside the right panel
-    whole = whole_figure(fresh)
+    whole = fully_drawn(fresh.live)
     x0, y0, x1, y1 = fresh.pictures.right.get_window_extent().extents
     height = whole.shape[0]
     inside = (slice(int(height - y1) + 2, int(height - y0) - 2), slice(int(x0) + 2, int(x1) - 2))

@@ -1,13 +1,9 @@
 """The one pattern every course widget follows: controls above a picture that redraws.
 
-Two ways to make the picture:
-
-- :func:`figure_view`: ``draw()`` builds a new figure at every change. Simple, for pictures whose layout
-  changes with the control; as fast as one draw of the figure (render it at the size shown).
-- :func:`live_view` over a :class:`LiveFigure`: the figure is built once; a change updates its artists in
-  place (``set_data``, ``set_offsets``, ``set_UVC``, ``set_text``) and redraws either the whole canvas or,
-  where only a few artists move, only those over the saved rest ("blitting"). This is what keeps a dragged
-  slider under 100 ms. :class:`KeptLiveFigure` also keeps the pictures of settings seen before, and
+:func:`live_view` over a :class:`LiveFigure`: the figure is built once; a change updates its artists in
+place (``set_data``, ``set_offsets``, ``set_UVC``, ``set_text``) and redraws either the whole canvas or,
+where only a few artists move, only those over the saved rest ("blitting"). This is what keeps a dragged
+slider under 100 ms. :class:`KeptLiveFigure` also keeps the pictures of settings seen before, and
   :class:`TextStamps` draws many short labels as one artist (a Text artist costs about 0.5 ms to draw).
 """
 
@@ -33,10 +29,8 @@ from matplotlib.transforms import Affine2D, Bbox
 from PIL import Image
 
 from course_gen._checks import check_choice, check_finite_number, check_int, check_positive_number
-from course_gen.plotting import figure_to_png
 
-__all__ = ["BACKLOG_GAP_S", "FigureBox", "FreshTicks", "KeptLiveFigure", "LiveFigure", "TextStamps", "figure_view",
-           "live_view"]
+__all__ = ["BACKLOG_GAP_S", "FigureBox", "FreshTicks", "KeptLiveFigure", "LiveFigure", "TextStamps", "live_view"]
 
 #: Play ticks closer together than this (seconds) were queued while the kernel was busy: dropped.
 BACKLOG_GAP_S = 0.05
@@ -66,34 +60,6 @@ def _box(image: w.Image, controls: Mapping[str, w.Widget], others: Mapping[str, 
         setattr(box, name, widget)
     box.image = image
     return box
-
-
-def figure_view(
-    draw: Callable[[], Figure],
-    controls: Mapping[str, w.Widget],
-    *,
-    others: Mapping[str, w.Widget] | None = None,
-    rows: Sequence[Sequence[w.Widget]] | None = None,
-    max_width: str = "720px",
-) -> FigureBox:
-    """A :class:`FigureBox` of controls above an ``ipywidgets.Image`` holding ``draw()``'s figure as PNG.
-
-    The figure is drawn once now and again whenever the ``value`` of one of ``controls``
-    changes (traitlets observers run synchronously, so tests can set ``control.value`` and
-    read ``box.image.value`` at once). ``others`` are widgets shown but not observed (a
-    ``Play`` linked to a slider, say). ``rows`` lays the widgets out, one ``HBox`` a row;
-    by default all in one row. Every control and other widget is an attribute of the box
-    under its key, and the picture is ``box.image``.
-    """
-    image = w.Image(format="png", layout=w.Layout(max_width=max_width))
-
-    def redraw(_change=None) -> None:
-        image.value = figure_to_png(draw(), close=True)
-
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
-    return _box(image, controls, others, rows)
 
 
 class LiveFigure:
@@ -264,7 +230,9 @@ def live_view(
 
     Whenever the ``value`` of one of ``controls`` changes, ``update()`` (if given) brings the figure's
     artists up to date and the picture is redrawn; a control's own observers registered before this call
-    run first. ``others``, ``rows`` and the attributes are as in :func:`figure_view`.
+    run first. ``others`` are widgets shown but not observed (a ``Play`` driving a slider, say); ``rows`` lays
+    the widgets out, one ``HBox`` a row (by default all in one row). Every control and other widget is an
+    attribute of the box under its key, and the picture is ``box.image``.
     """
     if update is not None:
         update()
